@@ -1,0 +1,1 @@
+"""The `pyreg` command: one thin module per verb group."""

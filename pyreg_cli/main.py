@@ -1,0 +1,79 @@
+"""Entry point of the `pyreg` command.
+
+Each verb group lives in its own module with a `register(subparsers)`
+function. Those modules import their heavy dependencies (aiohttp, boto3)
+inside the verb handlers, so `pyreg run` starts without loading them.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+VERB_MODULES = ("pyreg_cli.serve", "pyreg_cli.images", "pyreg_cli.containers")
+
+
+class CliError(Exception):
+    """An error reported to the user as one line, with an exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def default_root() -> str:
+    if os.environ.get("PYREG_HOME"):
+        return os.environ["PYREG_HOME"]
+    if os.geteuid() == 0:
+        return "/var/lib/pyreg"
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.join(data_home, "pyreg")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyreg", description="A container registry, client and runtime.")
+    parser.add_argument("--root", default=None, help="local store directory (default: $PYREG_HOME, "
+                        "/var/lib/pyreg for root, else ~/.local/share/pyreg)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module_name in VERB_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name != module_name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.root = args.root or default_root()
+    debug = args.debug or bool(os.environ.get("PYREG_DEBUG"))
+    try:
+        return int(args.func(args) or 0)
+    except CliError as err:
+        print(f"pyreg: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as err:  # the last line of defence: one readable line
+        if debug:
+            raise
+        print(f"pyreg: {one_line(err)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
