@@ -59,7 +59,8 @@ class MemoryDriver(StorageDriver):
             yield data[start:min(end, start + chunk_size)]
 
     async def writer(self, key: str, append: bool = False) -> BlobWriter:
-        initial = self._files.get(check_key(key), (b"", 0))[0] if append else b""
+        check_key(key)  # validate before any write, not only when appending
+        initial = self._files.get(key, (b"", 0))[0] if append else b""
         return _MemoryWriter(self, key, initial)
 
     async def stat(self, key: str) -> FileInfo:

@@ -1,0 +1,315 @@
+"""Keys as objects in an S3 bucket, via boto3 in threads.
+
+Object names follow Distribution's s3-aws driver (`s3Path`): the root
+directory without its surrounding '/', then '/', then the key. So a bucket
+written by registry:2 with `rootdirectory: /r` holds
+`r/docker/registry/v2/...`, and pyreg reads and writes the same objects.
+
+Writers are multipart uploads of `part_size` parts: memory stays at about
+one part whatever the blob size. A small blob becomes one PutObject. An
+append to an object of 5 MiB or more starts the new upload with a
+server-side UploadPartCopy of the existing object, so it is never downloaded;
+a smaller one (below S3's part minimum) is read back, which is cheap.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import AsyncIterator
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .base import BlobWriter, FileInfo, PathNotFound, StorageDriver, StorageError, check_key, check_prefix
+
+MiB = 1 << 20
+MIN_PART_SIZE = 5 * MiB  # S3's minimum for every part but the last
+MAX_PARTS = 10_000
+MAX_COPY_PART = 5 * 1024 * MiB  # S3's limit for one CopyObject / UploadPartCopy
+DELETE_BATCH = 1000
+REDIRECT_SECONDS = 20 * 60
+_NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
+
+
+def copy_ranges(size: int, limit: int) -> list[tuple[int, int]]:
+    """Split [0, size) into equal inclusive byte ranges of at most `limit`.
+
+    Equal pieces keep every part far above the 5 MiB minimum."""
+    count = -(-size // limit)
+    piece = -(-size // count)
+    return [(start, min(size, start + piece) - 1) for start in range(0, size, piece)]
+
+
+class _S3Writer(BlobWriter):
+    """Buffers one part; the multipart upload starts only when a part is full."""
+
+    def __init__(self, driver: "S3Driver", object_key: str):
+        self._driver = driver
+        self.object_key = object_key
+        self._upload_id: str | None = None
+        self._parts: list[dict] = []
+        self._buffer = bytearray()
+        self._finished = False
+        self.size = 0
+
+    async def copy_parts_from(self, source_key: str, size: int) -> None:
+        """Start with an existing object's bytes as server-side copied parts:
+        the object itself when appending, another one when moving."""
+        await self._start_upload()
+        source = {"Bucket": self._driver.bucket, "Key": source_key}
+        for first, last in copy_ranges(size, self._driver.copy_part_limit):
+            number = len(self._parts) + 1
+            response = await self._driver.call(
+                "upload_part_copy", source_key, Key=self.object_key, UploadId=self._upload_id,
+                PartNumber=number, CopySource=source, CopySourceRange=f"bytes={first}-{last}")
+            self._parts.append({"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]})
+        self.size += size
+
+    def continue_from_bytes(self, existing: bytes) -> None:
+        self._buffer += existing
+        self.size = len(existing)
+
+    async def _start_upload(self) -> None:
+        if self._upload_id is None:
+            response = await self._driver.call("create_multipart_upload", self.object_key,
+                                               Key=self.object_key)
+            self._upload_id = response["UploadId"]
+
+    async def _upload_part(self, data: bytes) -> None:
+        await self._start_upload()
+        number = len(self._parts) + 1
+        if number > MAX_PARTS:
+            raise StorageError(f"{self.object_key}: more than {MAX_PARTS} parts; raise part_size")
+        response = await self._driver.call("upload_part", self.object_key, Key=self.object_key,
+                                           UploadId=self._upload_id, PartNumber=number, Body=data)
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+
+    async def write(self, chunk: bytes) -> None:
+        if self._finished:
+            raise StorageError("write after commit or cancel")
+        self.size += len(chunk)
+        part_size = self._driver.part_size
+        view = memoryview(chunk)
+        while view:  # a gigabyte chunk is cut into parts without copying it whole
+            room = part_size - len(self._buffer)
+            self._buffer += view[:room]
+            view = view[room:]
+            if len(self._buffer) >= part_size:
+                data, self._buffer = bytes(self._buffer), bytearray()
+                await self._upload_part(data)
+
+    async def commit(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        data, self._buffer = bytes(self._buffer), bytearray()
+        try:
+            if self._upload_id is None:
+                await self._driver.call("put_object", self.object_key, Key=self.object_key, Body=data)
+                return
+            if data:
+                await self._upload_part(data)  # the last part may be small
+            await self._driver.call("complete_multipart_upload", self.object_key, Key=self.object_key,
+                                    UploadId=self._upload_id, MultipartUpload={"Parts": self._parts})
+        except BaseException:
+            await self._abort()
+            raise
+
+    async def cancel(self) -> None:
+        if not self._finished:
+            self._finished = True
+            self._buffer = bytearray()
+            await self._abort()
+
+    async def _abort(self) -> None:
+        if self._upload_id is not None:
+            upload_id, self._upload_id = self._upload_id, None
+            await self._driver.call("abort_multipart_upload", self.object_key,
+                                    Key=self.object_key, UploadId=upload_id)
+
+
+class S3Driver(StorageDriver):
+    name = "s3"
+
+    def __init__(self, bucket: str, region: str = "us-east-1", endpoint_url: str | None = None,
+                 access_key: str | None = None, secret_key: str | None = None,
+                 root_directory: str = "", redirect: bool = False, part_size: int = 10 * MiB,
+                 force_path_style: bool | None = None, copy_part_limit: int = MAX_COPY_PART):
+        if part_size < MIN_PART_SIZE:
+            raise ValueError(f"s3 part size must be at least {MIN_PART_SIZE} bytes, got {part_size}")
+        if not 2 * MIN_PART_SIZE <= copy_part_limit <= MAX_COPY_PART:
+            raise ValueError(f"s3 copy part limit out of range: {copy_part_limit}")
+        self.bucket, self.part_size, self.copy_part_limit = bucket, part_size, copy_part_limit
+        self._root = root_directory.strip("/")
+        self._redirect = redirect
+        self.list_page_size = 1000  # S3's maximum; tests lower it to exercise paging
+        path_style = endpoint_url is not None if force_path_style is None else force_path_style
+        config = Config(region_name=region, signature_version="s3v4", max_pool_connections=32,
+                        s3={"addressing_style": "path" if path_style else "auto"},
+                        retries={"max_attempts": 3, "mode": "standard"},
+                        # no per-part CRC work on our CPU; S3-compatible stores vary in support
+                        request_checksum_calculation="when_required",
+                        response_checksum_validation="when_required")
+        self._client = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key, config=config)
+
+    # -- names ---------------------------------------------------------------
+    def object_key(self, key: str) -> str:
+        """The bucket object holding a key, named as Distribution names it."""
+        check_key(key)
+        return f"{self._root}/{key}" if self._root else key
+
+    def _directory_prefix(self, prefix: str) -> str:
+        whole = self.object_key(prefix) if check_prefix(prefix) else self._root
+        return whole + "/" if whole else ""
+
+    # -- calling boto3 ---------------------------------------------------------
+    def _call_sync(self, operation: str, key: str, **params):
+        try:
+            return getattr(self._client, operation)(Bucket=self.bucket, **params)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in _NOT_FOUND_CODES:
+                raise PathNotFound(key) from None
+            raise StorageError(f"s3 {operation} {key}: {code}: {error}") from None
+        except BotoCoreError as error:
+            raise StorageError(f"s3 {operation} {key}: {error}") from None
+
+    async def call(self, operation: str, key: str, **params):
+        """One S3 call in a thread; not-found becomes PathNotFound, the rest StorageError."""
+        return await asyncio.to_thread(functools.partial(self._call_sync, operation, key, **params))
+
+    async def _size(self, key: str) -> int:
+        response = await self.call("head_object", key, Key=self.object_key(key))
+        return response["ContentLength"]
+
+    # -- the interface -----------------------------------------------------------
+    async def get_content(self, key: str) -> bytes:
+        def fetch() -> bytes:
+            body = self._call_sync("get_object", key, Key=self.object_key(key))["Body"]
+            with body:
+                return body.read()
+        return await asyncio.to_thread(fetch)
+
+    async def put_content(self, key: str, data: bytes) -> None:
+        await self.call("put_object", key, Key=self.object_key(key), Body=bytes(data))
+
+    async def read_stream(self, key: str, offset: int = 0, length: int | None = None,
+                          chunk_size: int = MiB) -> AsyncIterator[bytes]:
+        object_key = self.object_key(key)
+        size = await self._size(key)  # also answers PathNotFound and out-of-range offsets
+        end = size if length is None else min(size, offset + length)
+        if offset >= end:
+            return
+        response = await self.call("get_object", key, Key=object_key, Range=f"bytes={offset}-{end - 1}")
+        body = response["Body"]
+        try:
+            while chunk := await asyncio.to_thread(body.read, chunk_size):
+                yield chunk
+        finally:
+            body.close()
+
+    async def writer(self, key: str, append: bool = False) -> BlobWriter:
+        writer = _S3Writer(self, self.object_key(key))
+        if append:
+            try:
+                existing_size = await self._size(key)
+            except PathNotFound:
+                return writer
+            if existing_size >= MIN_PART_SIZE:
+                await writer.copy_parts_from(writer.object_key, existing_size)
+            else:
+                writer.continue_from_bytes(await self.get_content(key))
+        return writer
+
+    async def stat(self, key: str) -> FileInfo:
+        if check_prefix(key):
+            try:
+                head = await self.call("head_object", key, Key=self.object_key(key))
+                return FileInfo(key, head["ContentLength"], False, head["LastModified"].timestamp())
+            except PathNotFound:
+                pass
+        listing = await self.call("list_objects_v2", key, Prefix=self._directory_prefix(key), MaxKeys=1)
+        if listing.get("KeyCount", 0) == 0:
+            raise PathNotFound(key)
+        return FileInfo(key, 0, True, 0)
+
+    async def list(self, prefix: str) -> list[str]:
+        children = await asyncio.to_thread(self._list_sync, prefix)
+        if not children and prefix:
+            raise PathNotFound(prefix)
+        return children
+
+    def _list_sync(self, prefix: str) -> list[str]:
+        listed = self._directory_prefix(prefix)
+        start = prefix + "/" if prefix else ""
+        names: set[str] = set()
+        for page in self._pages(prefix, Prefix=listed, Delimiter="/"):
+            names.update(entry["Prefix"][len(listed):].rstrip("/") for entry in page.get("CommonPrefixes", []))
+            names.update(entry["Key"][len(listed):] for entry in page.get("Contents", []))
+        names.discard("")  # a 'directory marker' object or a '//' in a foreign bucket
+        return sorted(start + name for name in names)
+
+    def _pages(self, key: str, **params):
+        """ListObjectsV2 pages, following continuation tokens."""
+        token = None
+        while True:
+            extra = {"ContinuationToken": token} if token else {}
+            page = self._call_sync("list_objects_v2", key, MaxKeys=self.list_page_size, **params, **extra)
+            yield page
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+
+    async def move(self, source: str, dest: str) -> None:
+        source_key, dest_key = self.object_key(source), self.object_key(dest)
+        size = await self._size(source)
+        copy_source = {"Bucket": self.bucket, "Key": source_key}
+        if size <= self.copy_part_limit:
+            await self.call("copy_object", source, Key=dest_key, CopySource=copy_source)
+        else:
+            await self._multipart_copy(dest_key, source_key, size)
+        await self.call("delete_object", source, Key=source_key)
+
+    async def _multipart_copy(self, dest_key: str, source_key: str, size: int) -> None:
+        """CopyObject stops at 5 GiB; beyond, copy ranges as parts of a new upload."""
+        writer = _S3Writer(self, dest_key)
+        try:
+            await writer.copy_parts_from(source_key, size)
+        except BaseException:
+            await writer.cancel()
+            raise
+        await writer.commit()
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._delete_sync, key)
+
+    def _delete_sync(self, key: str) -> None:
+        object_key = self.object_key(key)
+        doomed = [entry["Key"] for page in self._pages(key, Prefix=object_key + "/")
+                  for entry in page.get("Contents", [])]
+        try:
+            self._call_sync("head_object", key, Key=object_key)
+            doomed.append(object_key)
+        except PathNotFound:
+            if not doomed:
+                raise
+        for start in range(0, len(doomed), DELETE_BATCH):
+            batch = [{"Key": name} for name in doomed[start:start + DELETE_BATCH]]
+            response = self._call_sync("delete_objects", key, Delete={"Objects": batch, "Quiet": True})
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise StorageError(f"s3 delete {first.get('Key')}: {first.get('Code')}: {first.get('Message')}")
+
+    async def redirect_url(self, key: str, method: str = "GET") -> str | None:
+        if not self._redirect or method not in ("GET", "HEAD"):
+            return None
+        operation = "get_object" if method == "GET" else "head_object"
+        return self._client.generate_presigned_url(  # signing is local: no network, no thread
+            operation, Params={"Bucket": self.bucket, "Key": self.object_key(key)},
+            ExpiresIn=REDIRECT_SECONDS)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._client.close)

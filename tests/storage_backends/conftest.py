@@ -1,0 +1,15 @@
+import pytest
+
+from tests.support.moto_server import S3Endpoint, moto_s3_server
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> S3Endpoint:
+    """One moto S3 server process for the whole session; tests isolate by bucket."""
+    with moto_s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(moto_s3) -> str:
+    return moto_s3.create_bucket()
