@@ -1,0 +1,118 @@
+"""`/v2/<name>/blobs/uploads/`: starting, chunking, finishing and cancelling
+blob uploads, plus cross-repository mounts.
+
+Bodies are streamed chunk by chunk into the upload's storage key; nothing
+is buffered whole.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ocispec.digest import Digest
+from ocispec.errors import ErrorCode, OciError
+from ocispec.reference import validate_name
+
+from ..middlewares import API_VERSION_HEADER
+from .params import (BODY_CHUNK, blob_location, content_range, query_digest, repo_name,
+                     store_of, upload_id, upload_location)
+
+
+def _progress(name: str, upload: str, size: int, status: int) -> web.Response:
+    return web.Response(status=status, headers={
+        **API_VERSION_HEADER, "Location": upload_location(name, upload),
+        "Range": f"0-{max(size - 1, 0)}", "Docker-Upload-UUID": upload, "Content-Length": "0"})
+
+
+def _created(name: str, digest: Digest) -> web.Response:
+    return web.Response(status=201, headers={
+        **API_VERSION_HEADER, "Location": blob_location(name, digest),
+        "Docker-Content-Digest": str(digest), "Content-Length": "0"})
+
+
+async def start_upload(request: web.Request) -> web.Response:
+    name = repo_name(request)
+    store = store_of(request)
+    if "mount" in request.query:
+        mounted = await _try_mount(request, name)
+        if mounted is not None:
+            return _created(name, mounted)
+    if "digest" in request.query:
+        return await _monolithic(request, name, query_digest(request, "digest"))
+    upload = await store.uploads.start(name)
+    return _progress(name, upload, 0, 202)
+
+
+async def _try_mount(request: web.Request, name: str) -> Digest | None:
+    """Link a blob already in `from` into `name`. Without `from` (or when the
+    blob is not there) the client gets an ordinary upload session instead,
+    as the spec allows: a blob is visible only through a repository's link."""
+    digest = query_digest(request, "mount")
+    source = request.query.get("from")
+    if not source:
+        return None
+    validate_name(source)
+    blobs = store_of(request).blobs
+    if not await blobs.is_linked(source, digest) or await blobs.global_size(digest) is None:
+        return None
+    await blobs.link(name, digest)
+    return digest
+
+
+async def _monolithic(request: web.Request, name: str, digest: Digest) -> web.Response:
+    await store_of(request).uploads.put_whole(
+        name, request.content.iter_chunked(BODY_CHUNK), digest, request.content_length)
+    return _created(name, digest)
+
+
+async def upload_status(request: web.Request) -> web.Response:
+    name, upload = repo_name(request), upload_id(request)
+    size = await store_of(request).uploads.offset(name, upload)
+    return _progress(name, upload, size, 204)
+
+
+async def _append(request: web.Request, name: str, upload: str) -> int:
+    """Stream the body onto the upload; a 416 carries the upload's state."""
+    uploads = store_of(request).uploads
+    try:
+        span = content_range(request)
+        return await uploads.append(name, upload, request.content.iter_chunked(BODY_CHUNK),
+                                    start=span[0] if span else None,
+                                    length=span[1] - span[0] + 1 if span else None)
+    except OciError as error:
+        if error.code is ErrorCode.RANGE_INVALID:
+            size = await uploads.offset(name, upload)
+            error.headers = {"Location": upload_location(name, upload),
+                             "Range": f"0-{max(size - 1, 0)}", "Docker-Upload-UUID": upload}
+        raise
+
+
+async def patch_upload(request: web.Request) -> web.Response:
+    name, upload = repo_name(request), upload_id(request)
+    size = await _append(request, name, upload)
+    return _progress(name, upload, size, 202)
+
+
+async def finish_upload(request: web.Request) -> web.Response:
+    name, upload = repo_name(request), upload_id(request)
+    digest = query_digest(request, "digest")
+    uploads = store_of(request).uploads
+    await uploads.offset(name, upload)  # unknown session: 404 before reading a body
+    if request.body_exists:
+        await _append(request, name, upload)
+    await uploads.finish(name, upload, digest)
+    return _created(name, digest)
+
+
+async def cancel_upload(request: web.Request) -> web.Response:
+    name, upload = repo_name(request), upload_id(request)
+    await store_of(request).uploads.cancel(name, upload)
+    return web.Response(status=204, headers=API_VERSION_HEADER)
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_route("POST", "/v2/{name:.+}/blobs/uploads/", start_upload)
+    session = "/v2/{name:.+}/blobs/uploads/{upload_id}"
+    router.add_route("GET", session, upload_status)
+    router.add_route("PATCH", session, patch_upload)
+    router.add_route("PUT", session, finish_upload)
+    router.add_route("DELETE", session, cancel_upload)

@@ -1,0 +1,10 @@
+"""Typed application state (aiohttp `web.AppKey`s)."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from .config import RegistryConfig
+from .store import RegistryStore
+
+CONFIG = web.AppKey("config", RegistryConfig)
+STORE = web.AppKey("store", RegistryStore)

@@ -1,0 +1,68 @@
+"""Error rendering: every failure leaves as the spec's `{"errors": [...]}` body.
+
+Handlers raise `OciError`; aiohttp's own 404/405 become OCI-style bodies too;
+anything unexpected is logged and answered 500, the only status that means
+"the server is at fault".
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from ocispec.errors import ErrorCode, OciError
+
+log = logging.getLogger("pyreg.registry")
+API_VERSION_HEADER = {"Docker-Distribution-API-Version": "registry/2.0"}
+
+
+def error_response(error: OciError, method: str = "GET", extra_headers=None) -> web.Response:
+    headers = {**API_VERSION_HEADER, "Content-Type": "application/json"}
+    headers.update(getattr(error, "headers", None) or {})
+    headers.update(extra_headers or {})
+    body = error.to_body() if method != "HEAD" else None
+    if body is None:
+        headers["Content-Length"] = str(len(error.to_body()))
+    return web.Response(status=error.status, body=body, headers=headers)
+
+
+def _from_http_exception(exc: web.HTTPException) -> OciError | None:
+    if exc.status == 404:
+        return OciError(ErrorCode.NOT_FOUND, "no such endpoint")
+    if exc.status == 405:
+        return OciError(ErrorCode.METHOD_UNKNOWN, "method not allowed")
+    if exc.status == 413:
+        return OciError(ErrorCode.SIZE_TOO_LARGE, "request body too large")
+    if 400 <= exc.status < 500:
+        return OciError(ErrorCode.NOT_FOUND, exc.reason, status=exc.status)
+    return None
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except OciError as error:
+        return error_response(error, request.method)
+    except web.HTTPException as exc:
+        error = _from_http_exception(exc)
+        if error is None:
+            raise
+        extra = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error_response(error, request.method, extra)
+    except HttpProcessingError as exc:
+        # A body cut short or badly encoded: the client's fault, and whatever
+        # was being written has been cancelled by the handler.
+        log.info("bad request body for %s %s: %s", request.method, request.path, exc.message)
+        error = OciError(ErrorCode.BLOB_UPLOAD_INVALID, "request body incomplete or malformed")
+        return error_response(error, request.method)
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except Exception:
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        body = json.dumps({"errors": [{"code": "UNKNOWN", "message": "internal server error"}]})
+        return web.Response(status=500, body=body.encode(), content_type="application/json",
+                            headers=API_VERSION_HEADER)

@@ -1,0 +1,94 @@
+"""Every storage key the registry uses, in CNCF Distribution's `registry:2` layout.
+
+A directory written by Distribution 2.8.2 is served as-is, and Distribution
+serves what pyreg writes, because both use this tree:
+
+    docker/registry/v2/
+    ├── blobs/<alg>/<first 2 hex>/<hex>/data          the bytes, shared by all repos
+    └── repositories/<name>/                            <name> may contain '/'
+        ├── _layers/<alg>/<hex>/link                    "sha256:<hex>": blob visible here
+        ├── _manifests/
+        │   ├── revisions/<alg>/<hex>/link              manifest visible here
+        │   └── tags/<tag>/
+        │       ├── current/link                        digest the tag points at
+        │       └── index/<alg>/<hex>/link              every digest the tag ever held
+        ├── _uploads/<id>/
+        │   ├── data                                    bytes received so far
+        │   └── startedat                               RFC 3339 start time
+        └── _referrers/<alg>/<subject hex>/             pyreg only: referrers index
+            └── <alg>/<referrer hex>/descriptor         the referrer's descriptor JSON
+
+Distribution skips directories starting with '_' when it walks repositories,
+so pyreg's `_referrers` lives beside its layout without disturbing it.
+
+Callers pass validated values (a Digest, a name checked by
+`ocispec.reference.validate_name`, a checked tag, a checked upload id);
+`storage_backends.base.check_key` is the last line of defence.
+"""
+from __future__ import annotations
+
+from ocispec.digest import Digest
+
+ROOT = "docker/registry/v2"
+BLOBS = f"{ROOT}/blobs"
+REPOSITORIES = f"{ROOT}/repositories"
+
+
+def blob_dir(digest: Digest) -> str:
+    return f"{BLOBS}/{digest.algorithm}/{digest.encoded[:2]}/{digest.encoded}"
+
+
+def blob_data(digest: Digest) -> str:
+    return f"{blob_dir(digest)}/data"
+
+
+def repository(name: str) -> str:
+    return f"{REPOSITORIES}/{name}"
+
+
+def layer_link(name: str, digest: Digest) -> str:
+    return f"{REPOSITORIES}/{name}/_layers/{digest.algorithm}/{digest.encoded}/link"
+
+
+def manifests_dir(name: str) -> str:
+    return f"{REPOSITORIES}/{name}/_manifests"
+
+
+def revision_link(name: str, digest: Digest) -> str:
+    return f"{manifests_dir(name)}/revisions/{digest.algorithm}/{digest.encoded}/link"
+
+
+def tags_dir(name: str) -> str:
+    return f"{manifests_dir(name)}/tags"
+
+
+def tag_dir(name: str, tag: str) -> str:
+    return f"{tags_dir(name)}/{tag}"
+
+
+def tag_current_link(name: str, tag: str) -> str:
+    return f"{tag_dir(name, tag)}/current/link"
+
+
+def tag_index_link(name: str, tag: str, digest: Digest) -> str:
+    return f"{tag_dir(name, tag)}/index/{digest.algorithm}/{digest.encoded}/link"
+
+
+def upload_dir(name: str, upload_id: str) -> str:
+    return f"{REPOSITORIES}/{name}/_uploads/{upload_id}"
+
+
+def upload_data(name: str, upload_id: str) -> str:
+    return f"{upload_dir(name, upload_id)}/data"
+
+
+def upload_started_at(name: str, upload_id: str) -> str:
+    return f"{upload_dir(name, upload_id)}/startedat"
+
+
+def referrers_dir(name: str, subject: Digest) -> str:
+    return f"{REPOSITORIES}/{name}/_referrers/{subject.algorithm}/{subject.encoded}"
+
+
+def referrer_descriptor(name: str, subject: Digest, referrer: Digest) -> str:
+    return f"{referrers_dir(name, subject)}/{referrer.algorithm}/{referrer.encoded}/descriptor"

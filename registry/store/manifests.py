@@ -1,0 +1,134 @@
+"""Manifests: exact bytes in the global blob store, made visible in a
+repository by a revision link, found by tag through the tag store.
+
+Parsed manifests are cached by digest (content-addressed, so immutable); the
+revision link is still checked on every read because deletes move it.
+"""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from ocispec import mediatypes as mt
+from ocispec.digest import Digest
+from ocispec.errors import ErrorCode, OciError
+from ocispec.manifest import Manifest, parse_manifest
+
+from .. import paths
+from .blobs import BlobStore
+from .links import Links
+from .referrers import ReferrersIndex
+from .tags import TagStore
+
+_CACHE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StoredManifest:
+    digest: Digest
+    media_type: str
+    raw: bytes
+
+
+def stored_media_type(raw: bytes) -> str:
+    """The media type of stored bytes, guessed like Distribution when absent."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return "application/octet-stream"
+    if not isinstance(data, dict):
+        return "application/octet-stream"
+    declared = data.get("mediaType")
+    if isinstance(declared, str) and declared:
+        return declared
+    if data.get("schemaVersion") == 1:
+        return mt.DOCKER_SCHEMA1_SIGNED if "signatures" in data else mt.DOCKER_SCHEMA1
+    return mt.OCI_INDEX if "manifests" in data else mt.OCI_MANIFEST
+
+
+class ManifestCache:
+    """A byte-bounded LRU of manifests by digest."""
+
+    def __init__(self, limit: int = _CACHE_BYTES):
+        self.limit = limit
+        self._entries: OrderedDict[Digest, StoredManifest] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, digest: Digest) -> StoredManifest | None:
+        entry = self._entries.get(digest)
+        if entry is not None:
+            self._entries.move_to_end(digest)
+        return entry
+
+    def put(self, entry: StoredManifest) -> None:
+        if entry.digest in self._entries or len(entry.raw) > self.limit // 4:
+            return
+        self._entries[entry.digest] = entry
+        self._bytes += len(entry.raw)
+        while self._bytes > self.limit:
+            _, old = self._entries.popitem(last=False)
+            self._bytes -= len(old.raw)
+
+
+class ManifestStore:
+    def __init__(self, links: Links, blobs: BlobStore, tags: TagStore,
+                 referrers: ReferrersIndex):
+        self.links, self.blobs, self.tags, self.referrers = links, blobs, tags, referrers
+        self.cache = ManifestCache()
+
+    async def is_linked(self, name: str, digest: Digest) -> bool:
+        return await self.links.exists(paths.revision_link(name, digest))
+
+    async def get(self, name: str, digest: Digest, linked: bool = False) -> StoredManifest:
+        """A manifest visible in `name` (`linked`: the caller already followed
+        one of its links, e.g. a tag); raises MANIFEST_UNKNOWN."""
+        if linked or await self.is_linked(name, digest):
+            entry = self.cache.get(digest) or await self._load(digest)
+            if entry is not None:
+                return entry
+        raise OciError(ErrorCode.MANIFEST_UNKNOWN, detail={"digest": str(digest)})
+
+    async def _load(self, digest: Digest) -> StoredManifest | None:
+        raw = await self.blobs.read_small(digest)
+        if raw is None:
+            return None
+        entry = StoredManifest(digest, stored_media_type(raw), raw)
+        self.cache.put(entry)
+        return entry
+
+    async def check_references(self, name: str, manifest: Manifest) -> None:
+        """Every blob (or child manifest of an index) must be visible in `name`."""
+        for descriptor in manifest.blob_references():
+            if descriptor.urls:
+                continue  # non-distributable layer: fetched from its URLs
+            if not await self.blobs.is_linked(name, descriptor.digest):
+                raise OciError(ErrorCode.MANIFEST_BLOB_UNKNOWN,
+                               detail={"digest": str(descriptor.digest)})
+        for descriptor in manifest.manifests:
+            if not await self.is_linked(name, descriptor.digest):
+                raise OciError(ErrorCode.MANIFEST_BLOB_UNKNOWN,
+                               f"manifest {descriptor.digest} unknown to repository",
+                               {"digest": str(descriptor.digest)})
+
+    async def put(self, name: str, manifest: Manifest, tag: str | None) -> None:
+        await self.check_references(name, manifest)
+        await self.blobs.put_small(manifest.digest, manifest.raw)
+        await self.referrers.add(name, manifest)
+        await self.links.write(paths.revision_link(name, manifest.digest), manifest.digest)
+        if tag is not None:
+            await self.tags.point(name, tag, manifest.digest)
+        self.cache.put(StoredManifest(manifest.digest, manifest.media_type, manifest.raw))
+
+    async def delete(self, name: str, digest: Digest) -> None:
+        """Unlink a manifest, its tags and its referrers entry; MANIFEST_UNKNOWN if absent."""
+        entry = await self.get(name, digest)
+        try:
+            parsed = parse_manifest(entry.raw, digest=digest)
+        except (OciError, TypeError, ValueError, AttributeError, RecursionError):
+            parsed = None  # e.g. schema 1 from Distribution: no subject to unindex
+        if parsed is not None:
+            await self.referrers.remove(name, parsed)
+        for tag in await self.tags.pointing_at(name, digest):
+            await self.tags.remove(name, tag)
+        await self.links.remove(paths.revision_link(name, digest).rsplit("/", 1)[0])

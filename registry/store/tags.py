@@ -1,0 +1,52 @@
+"""Tags: `_manifests/tags/<tag>/current/link` names the digest a tag points at.
+
+Tags move, so they are always read from storage: every worker and replica
+then agrees on where a tag points.
+"""
+from __future__ import annotations
+
+from ocispec.digest import Digest
+
+from .. import paths
+from .links import Links
+
+
+class TagStore:
+    def __init__(self, links: Links):
+        self.links = links
+
+    async def resolve(self, name: str, tag: str) -> Digest | None:
+        return await self.links.read(paths.tag_current_link(name, tag))
+
+    async def point(self, name: str, tag: str, digest: Digest) -> None:
+        # Distribution writes the index entry first, then moves `current`.
+        await self.links.write(paths.tag_index_link(name, tag, digest), digest)
+        await self.links.write(paths.tag_current_link(name, tag), digest)
+
+    async def remove(self, name: str, tag: str) -> bool:
+        if await self.resolve(name, tag) is None:
+            return False
+        return await self.links.remove(paths.tag_dir(name, tag))
+
+    async def names(self, name: str) -> list[str] | None:
+        """All tags, sorted; None when the repository does not exist."""
+        children = await self.links.children(paths.tags_dir(name))
+        if not children and not await self._repository_exists(name):
+            return None
+        return sorted(key.rsplit("/", 1)[-1] for key in children)
+
+    async def _repository_exists(self, name: str) -> bool:
+        """Anything of its own (`_layers`, `_manifests`, `_uploads`) left in it.
+
+        Backends prune empty directories, so after its last tag and manifest
+        are deleted a repository that still holds blobs has no `_manifests`;
+        it exists all the same, with no tags (as under Distribution)."""
+        children = await self.links.children(paths.repository(name))
+        return any(key.rsplit("/", 1)[-1].startswith("_") for key in children)
+
+    async def pointing_at(self, name: str, digest: Digest) -> list[str]:
+        found = []
+        for tag in await self.names(name) or []:
+            if await self.resolve(name, tag) == digest:
+                found.append(tag)
+        return found

@@ -1,0 +1,47 @@
+"""Run `pyreg serve` as a real process for tests and benchmarks:
+
+    with pyreg_server(tmp_path / "registry") as url:   # e.g. http://127.0.0.1:40123
+        ...
+
+Extra command-line arguments (e.g. ["--workers", "2"]) and environment
+variables (REGISTRY_*) can be passed; the process is stopped on exit.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from tests.support.processes import free_port, terminating, wait_for_http
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def pyreg_server(storage: Path | str, args: Sequence[str] = (), env: dict | None = None,
+                 port: int | None = None, stderr=subprocess.DEVNULL) -> Iterator[str]:
+    """Start `python -m pyreg_cli.main serve` over `storage`; yields its base URL."""
+    with pyreg_process(storage, args, env, port, stderr) as (url, _process):
+        yield url
+
+
+@contextlib.contextmanager
+def pyreg_process(storage: Path | str, args: Sequence[str] = (), env: dict | None = None,
+                  port: int | None = None,
+                  stderr=subprocess.DEVNULL) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like pyreg_server, but yields (url, process) for tests that inspect the process."""
+    port = port or free_port()
+    Path(storage).mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pyreg_cli.main", "serve", "--addr", f"127.0.0.1:{port}",
+               "--storage", str(storage), *args]
+    environment = {**os.environ, **(env or {})}
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")]))
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment,
+                               stdout=subprocess.DEVNULL, stderr=stderr)
+    with terminating(process):
+        url = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{url}/v2/", process)
+        yield url, process
