@@ -1,0 +1,44 @@
+"""One readable line for every failure a user can cause or meet: a bad name,
+a wrong password, a broken registry, a full disk. None means "a bug": the
+CLI lets those through to its last line of defence."""
+from __future__ import annotations
+
+import errno
+
+from ocispec.errors import OciError
+
+
+def user_message(err: BaseException) -> str | None:
+    from .credentials import CredentialError
+    from .layout_io import BlobMismatch, Interrupted
+    from .store import ImageNotFound
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return "no space left on device (partial downloads are kept in the store's ingest/)"
+    if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied: {err.filename or err}"
+    if isinstance(err, (CredentialError, BlobMismatch, Interrupted, ImageNotFound, LookupError)):
+        return _first_line(err)
+    if isinstance(err, OciError):
+        return f"{err.code.code}: {err.message}"
+    if isinstance(err, (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError)):
+        return _first_line(err)
+    return _transport_message(err)
+
+
+def _transport_message(err: BaseException) -> str | None:
+    try:
+        from .transport import RegistryError
+    except ImportError:
+        return None
+    if isinstance(err, RegistryError):
+        return _first_line(err)
+    import asyncio
+    import aiohttp
+    if isinstance(err, (aiohttp.ClientError, asyncio.TimeoutError)):
+        return f"network error: {_first_line(err)}"
+    return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().strip("'\"")
+    return text.splitlines()[0] if text else type(err).__name__

@@ -1,0 +1,159 @@
+"""Building the container's filesystem view inside its new mount namespace:
+the spec's mounts under the rootfs, a minimal /dev, pivot_root, masked and
+read-only paths, and a read-only root when asked.
+
+Mount destinations are created and opened beneath the rootfs without
+following symlinks, then mounted on through /proc/self/fd, so an image whose
+/etc/hosts is a symlink to a host path cannot make us mount over that path.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+
+from . import linux
+from .tarsafe import Beneath, UnsafeEntry, lstat_at, split_member_path
+
+_FLAGS = {
+    "ro": (linux.MS_RDONLY, True), "rw": (linux.MS_RDONLY, False),
+    "nosuid": (linux.MS_NOSUID, True), "suid": (linux.MS_NOSUID, False),
+    "nodev": (linux.MS_NODEV, True), "dev": (linux.MS_NODEV, False),
+    "noexec": (linux.MS_NOEXEC, True), "exec": (linux.MS_NOEXEC, False),
+    "strictatime": (linux.MS_STRICTATIME, True),
+    "bind": (linux.MS_BIND, True), "rbind": (linux.MS_BIND | linux.MS_REC, True),
+}
+_PROPAGATION = {"private", "rprivate", "slave", "rslave", "shared", "rshared"}
+DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8),
+           ("urandom", 1, 9), ("tty", 5, 0))
+DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"))
+
+
+class MountError(Exception):
+    pass
+
+
+def parse_options(options: list[str]) -> tuple[int, str]:
+    """Spec mount options -> (MS_* flags, comma-joined data for the filesystem)."""
+    flags, data = 0, []
+    for option in options:
+        if option in _FLAGS:
+            bit, on = _FLAGS[option]
+            flags = flags | bit if on else flags & ~bit
+        elif option not in _PROPAGATION:
+            data.append(option)
+    return flags, ",".join(data)
+
+
+@contextlib.contextmanager
+def mountpoint(rootfs: str, destination: str, directory: bool):
+    """Yield a /proc/self/fd path naming the destination inside rootfs,
+    creating it (a directory or an empty file) without following symlinks."""
+    parts = split_member_path(destination)
+    with Beneath(rootfs) as beneath, beneath.parent_of(parts) as parent:
+        name = parts[-1]
+        info = lstat_at(parent, name)
+        if info is not None and stat.S_ISLNK(info.st_mode):
+            os.unlink(name, dir_fd=parent)  # mount on the container's own path, not the link's
+            info = None
+        if info is None:
+            if directory:
+                os.mkdir(name, 0o755, dir_fd=parent)
+            else:
+                os.close(os.open(name, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o644,
+                                 dir_fd=parent))
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+        try:
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+
+
+def mount_one(rootfs: str, entry: dict) -> None:
+    kind = entry.get("type") or ""
+    flags, data = parse_options(list(entry.get("options") or []))
+    source = entry.get("source") or kind
+    is_bind = kind == "bind" or flags & linux.MS_BIND
+    directory = not is_bind or os.path.isdir(source)
+    if is_bind and not os.path.exists(source):
+        raise MountError(f"bind source {source!r} does not exist")
+    try:
+        with mountpoint(rootfs, entry["destination"], directory) as target:
+            if is_bind:
+                linux.mount(source, target, None, linux.MS_BIND | (flags & linux.MS_REC))
+                if flags & ~(linux.MS_BIND | linux.MS_REC):
+                    linux.mount(None, target, None, flags | linux.MS_REMOUNT | linux.MS_BIND)
+            else:
+                _mount_filesystem(source, target, kind, flags, data)
+    except UnsafeEntry as err:
+        raise MountError(f"mount destination {entry['destination']!r}: {err}") from None
+    except OSError as err:
+        raise MountError(f"cannot mount {entry['destination']}: {linux.describe(err)}") from None
+
+
+def _mount_filesystem(source: str, target: str, kind: str, flags: int, data: str) -> None:
+    try:
+        linux.mount(source, target, kind, flags, data or None)
+    except OSError as err:
+        if kind == "devpts" and err.errno == errno.EINVAL and "gid=" in data:
+            # rootless: group 5 (tty) is not mapped in our user namespace
+            data = ",".join(o for o in data.split(",") if not o.startswith("gid="))
+            linux.mount(source, target, kind, flags, data)
+            return
+        if kind != "sysfs" or err.errno != errno.EPERM:
+            raise
+        # without our own network namespace the kernel refuses a fresh sysfs; bind the host's
+        linux.mount("/sys", target, None, linux.MS_BIND | linux.MS_REC)
+        linux.mount(None, target, None, flags | linux.MS_REMOUNT | linux.MS_BIND)
+
+
+def populate_dev(rootfs: str) -> None:
+    dev = os.path.join(rootfs, "dev")
+    for name, major, minor in DEVICES:
+        path = os.path.join(dev, name)
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
+            os.chmod(path, 0o666)
+        except PermissionError:  # rootless: borrow the host's node
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o666))
+            linux.mount(f"/dev/{name}", path, None, linux.MS_BIND)
+    for name, target in DEV_LINKS:
+        with contextlib.suppress(FileExistsError):
+            os.symlink(target, os.path.join(dev, name))
+
+
+def pivot_into(rootfs: str) -> None:
+    """Make rootfs the root; the old root is detached, invisible from inside."""
+    os.chdir(rootfs)
+    linux.pivot_root(".", ".")
+    linux.umount(".", linux.MNT_DETACH)
+    os.chdir("/")
+
+
+def mask_paths(masked: list[str], read_only: list[str]) -> None:
+    for path in masked:
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.isdir(path):
+                linux.mount("tmpfs", path, "tmpfs", linux.MS_RDONLY)
+            else:
+                linux.mount("/dev/null", path, None, linux.MS_BIND)
+    for path in read_only:
+        with contextlib.suppress(FileNotFoundError):
+            linux.mount(path, path, None, linux.MS_BIND | linux.MS_REC)
+            linux.mount(None, path, None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY
+                        | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC)
+
+
+def setup_filesystem(spec: dict, rootfs: str) -> None:
+    """Everything from spec mounts to the read-only root, in the container's
+    mount namespace, with rootfs already mounted."""
+    for entry in spec.get("mounts") or []:
+        mount_one(rootfs, entry)
+    populate_dev(rootfs)
+    pivot_into(rootfs)
+    linux_section = spec.get("linux") or {}
+    mask_paths(linux_section.get("maskedPaths") or [], linux_section.get("readonlyPaths") or [])
+    if (spec.get("root") or {}).get("readonly"):
+        linux.mount(None, "/", None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY)

@@ -1,0 +1,235 @@
+"""Starting a container's first process from a runtime spec, in Python.
+
+`start` unshares the PID namespace for the caller's children and forks once:
+the child is PID 1 of the new namespace. (So a process can start only one
+container, and cannot make threads afterwards: the kernel refuses both once
+its children's PID namespace differs from its own.) It joins the cgroups, unshares mount,
+UTS, IPC and network namespaces, builds its filesystem, drops privileges and
+execs the command, so `echo $$` prints 1 as with docker. With `init=True`
+PID 1 stays a small Python reaper that forwards signals, and the command
+runs as PID 2 (docker's --init).
+
+Failures before exec travel back over a close-on-exec pipe: the parent reads
+EOF when exec succeeded, or one line saying what went wrong.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import struct
+import sys
+import termios
+
+import _socket
+# After pivot_root the host's standard library is out of reach, so nothing
+# may be imported lazily from then on; os.execvpe imports warnings lazily.
+import warnings  # noqa: F401
+
+from . import capabilities, linux, mounts, network, userns
+from .cgroups import Cgroups
+from .record import REQUIRED, Record
+from .rootfs import RootfsPlan, mount_rootfs
+
+TIOCSPTLCK = getattr(termios, "TIOCSPTLCK", 0x40045431)  # unlockpt(3)
+TIOCGPTN = getattr(termios, "TIOCGPTN", 0x80045430)  # ptsname(3)
+EXIT_SETUP_FAILED = 125
+EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_FOUND = 127
+_NAMESPACE_FLAGS = {"mount": linux.CLONE_NEWNS, "uts": linux.CLONE_NEWUTS,
+                    "ipc": linux.CLONE_NEWIPC, "network": linux.CLONE_NEWNET,
+                    "cgroup": linux.CLONE_NEWCGROUP}
+
+
+class StartError(Exception):
+    def __init__(self, message: str, exit_code: int = EXIT_SETUP_FAILED):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Stdio(Record):
+    # terminal: a unix socket to send the container's pty master over
+    FIELDS = {"stdin": REQUIRED, "stdout": REQUIRED, "stderr": REQUIRED, "terminal": None}
+
+
+def start(spec: dict, plan: RootfsPlan, cgroups: Cgroups | None, stdio: Stdio,
+          init: bool = False) -> int:
+    """Fork the container's PID 1 and return its pid once it has exec'd."""
+    namespaces = {n["type"] for n in spec["linux"]["namespaces"]}
+    if userns.rootless():
+        userns.enter_user_namespace()
+    if "pid" in namespaces:
+        linux.unshare(linux.CLONE_NEWPID)  # applies to our children only
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        _child(spec, plan, cgroups, stdio, init, write_end, namespaces)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as report:
+        message = report.read().decode(errors="replace")
+    if message:
+        os.waitpid(pid, 0)
+        code, _, text = message.partition(" ")
+        raise StartError(text, int(code))
+    return pid
+
+
+def _child(spec, plan, cgroups, stdio, init, report_fd, namespaces) -> None:
+    """Never returns: execs the command or exits with a setup error code."""
+    try:
+        _setup(spec, plan, cgroups, stdio, namespaces)
+        if init:
+            _run_init(spec, report_fd)
+        _exec(spec["process"], report_fd)
+    except BaseException as err:  # noqa: BLE001 - everything must reach the parent
+        code = err.exit_code if isinstance(err, StartError) else EXIT_SETUP_FAILED
+        _report(report_fd, code, err)
+        os._exit(code)
+
+
+def _report(fd: int, code: int, err: BaseException) -> None:
+    text = linux.describe(err)
+    if os.environ.get("PYREG_DEBUG"):
+        try:
+            import traceback  # fails once the container's root is ours
+            text += "\n" + traceback.format_exc()
+        except ImportError:
+            pass
+    try:
+        os.write(fd, f"{code} {text}".encode())
+    except OSError:
+        pass
+
+
+def _setup(spec: dict, plan: RootfsPlan, cgroups: Cgroups | None, stdio: Stdio,
+           namespaces: set[str]) -> None:
+    os.setsid()
+    if cgroups is not None:
+        cgroups.join(0)
+    flags = 0
+    for name in namespaces:
+        flags |= _NAMESPACE_FLAGS.get(name, 0)
+    linux.unshare(flags)
+    if "uts" in namespaces and spec.get("hostname"):
+        linux.sethostname(spec["hostname"])
+    if "network" in namespaces:
+        network.bring_up("lo")
+    linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+    mount_rootfs(plan)
+    mounts.setup_filesystem(spec, plan.target)
+    _attach_stdio(stdio)
+
+
+def _attach_stdio(stdio: Stdio) -> None:
+    if stdio.terminal is not None:
+        _attach_terminal(stdio.terminal)
+        return
+    for target, fd in enumerate((stdio.stdin, stdio.stdout, stdio.stderr)):
+        if fd != target:
+            os.dup2(fd, target)
+
+
+def _attach_terminal(channel: int) -> None:
+    """Make a pty in the container's own devpts (so ttyname works inside),
+    take its slave as stdio and controlling terminal, and pass the master to
+    the caller over the unix socket `channel`."""
+    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
+    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))  # unlockpt
+    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
+    slave = os.open(f"/dev/pts/{number}", os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(slave, target)
+    os.close(slave)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    sender = _socket.socket(fileno=os.dup(channel))
+    sender.sendmsg([b"m"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", master))])
+    sender.close()
+    os.close(master)
+
+
+def drop_privileges(process: dict) -> None:
+    """no_new_privs, the capability bounding set, then groups and ids."""
+    user = process.get("user") or {}
+    uid, gid = int(user.get("uid", 0)), int(user.get("gid", 0))
+    caps = process.get("capabilities") or {}
+    if process.get("noNewPrivileges"):
+        linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+    capabilities.drop_bounding(capabilities.mask(caps.get("bounding", [])))
+    groups = [int(g) for g in user.get("additionalGids") or []]
+    if groups or userns.setgroups_allowed():  # a rootless namespace denies setgroups
+        os.setgroups(groups)
+    try:
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)  # a non-zero uid loses every capability here
+    except OSError as err:
+        raise StartError(f"cannot switch to uid {uid} gid {gid}: {err.strerror}"
+                         + ("" if userns.setgroups_allowed() else " (rootless containers map only root)"))
+    if uid == 0:
+        capabilities.apply(caps)
+
+
+def _exec(process: dict, report_fd: int) -> None:
+    env = dict(item.partition("=")[::2] for item in process.get("env") or [])
+    cwd = process.get("cwd") or "/"
+    try:
+        os.makedirs(cwd, exist_ok=True)  # as docker does, before dropping root
+    except OSError as err:
+        raise StartError(f"cannot create working directory {cwd!r}: {err.strerror}") from None
+    drop_privileges(process)
+    try:
+        os.chdir(cwd)
+    except OSError as err:
+        raise StartError(f"cannot enter working directory {cwd!r}: {err.strerror}") from None
+    # leak no descriptor into the container but the report pipe (close-on-exec)
+    os.closerange(3, report_fd)
+    os.closerange(report_fd + 1, 1 << 20)
+    _reset_signals()
+    args = process["args"]
+    try:
+        os.execvpe(args[0], args, env)
+    except FileNotFoundError:
+        raise StartError(f"exec {args[0]!r}: executable file not found in $PATH",
+                         EXIT_NOT_FOUND) from None
+    except PermissionError:
+        raise StartError(f"exec {args[0]!r}: permission denied", EXIT_NOT_EXECUTABLE) from None
+
+
+def _reset_signals() -> None:
+    """Python ignores SIGPIPE and SIGXFSZ, and a shim may ignore more; exec
+    keeps ignored signals ignored, so give the command the defaults."""
+    for signum in signal.valid_signals():
+        if signum not in (signal.SIGKILL, signal.SIGSTOP) and signum < signal.SIGRTMIN:
+            try:
+                signal.signal(signum, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def _run_init(spec: dict, report_fd: int) -> None:
+    """PID 1 as a reaper: fork the command, forward signals, reap orphans,
+    exit with the command's status."""
+    pid = os.fork()
+    if pid == 0:
+        _exec(spec["process"], report_fd)
+    os.close(report_fd)
+
+    def forward(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+                   signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH):
+        signal.signal(signum, forward)
+    while True:
+        try:
+            reaped, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        if reaped == pid:
+            code = os.waitstatus_to_exitcode(status)
+            sys.stdout.flush()
+            os._exit(code if code >= 0 else 128 - code)

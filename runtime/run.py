@@ -1,0 +1,205 @@
+"""From an image name to a running container and back to its exit code:
+prepare (snapshots, rootfs, /etc files, config.json, cgroups) then supervise
+(start, wait, record the exit, clean up). The command line calls these; so
+does the detached shim, which is the same code in a forked process.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+
+from . import imagecache, process
+from .cgroups import CgroupError, Cgroups
+from .container import Container, ContainerError, ContainerStore, Status
+from .record import REQUIRED, Record
+from .rootfs import RootfsPlan, plan_rootfs, prepare_rootfs, read_image_file
+from .spec import RunOptions, build_spec
+from .users import resolve_user
+
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                     signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+
+
+class Prepared(Record):
+    FIELDS = {"store": REQUIRED, "container": REQUIRED, "spec": REQUIRED, "plan": REQUIRED,
+              "cgroups": None}
+
+    @property
+    def directory(self) -> str:
+        return self.store.path(self.container.id)
+
+
+def etc_files(directory: str, hostname: str, network: str) -> dict[str, str]:
+    """/etc/hosts, /etc/hostname and /etc/resolv.conf for the container,
+    kept in its directory and bind-mounted in."""
+    hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+             f"127.0.1.1\t{hostname}\n")
+    resolv = ""
+    if network == "host":
+        try:
+            with open("/etc/resolv.conf") as handle:
+                resolv = handle.read()
+        except OSError:
+            pass
+    files = {"/etc/hosts": hosts, "/etc/hostname": hostname + "\n", "/etc/resolv.conf": resolv}
+    out = {}
+    for path, text in files.items():
+        host_path = os.path.join(directory, path.rsplit("/", 1)[1])
+        with open(host_path, "w") as handle:
+            handle.write(text)
+        out[path] = host_path
+    return out
+
+
+def prepare(root: str, image_name: str, options: RunOptions, name: str | None = None,
+            auto_remove: bool = False, detached: bool = False, runtime: str = "pyreg") -> Prepared:
+    image = imagecache.resolve(root, image_name)
+    snapshots = image.snapshots
+    store = ContainerStore(root)
+    container = store.create(image.reference, [], name, auto_remove=auto_remove,
+                             detached=detached, runtime=runtime)
+    try:
+        directory = store.path(container.id)
+        plan = plan_rootfs(directory, snapshots)
+        prepare_rootfs(plan)
+        hostname = options.hostname or container.id[:12]
+        user = resolve_user(options.user or image.config.get("User") or "",
+                            lambda path: read_image_file(snapshots, path))
+        options = options.replace(hostname=hostname,
+                                  etc_files=etc_files(directory, hostname, options.network))
+        spec = build_spec(image.config, options, user)
+        with open(os.path.join(directory, "config.json"), "w") as handle:
+            handle.write(json.dumps(spec))  # dumps: the C encoder; dump is pure Python
+        cgroups = None
+        resources = spec["linux"]["resources"]
+        if resources and runtime == "pyreg":
+            if os.geteuid() != 0:
+                raise CgroupError("--memory, --cpus and --pids-limit need root (rootless "
+                                  "containers get no cgroups)")
+            cgroups = Cgroups.for_container(container.id)
+            cgroups.create(resources)
+            container.cgroups = list(cgroups.paths)
+        container.command, container.rootfs = spec["process"]["args"], plan.to_json()
+        if not auto_remove:
+            store.save(container)  # a --rm container shows up once it runs: one write less
+    except BaseException:
+        store.remove(container)
+        raise
+    return Prepared(store, container, spec, plan, cgroups)
+
+
+class SignalForwarder:
+    """Passes our signals on to the container. Installed before the start, so
+    a signal arriving while the container starts is held, then delivered."""
+
+    def __init__(self):
+        self.owner = os.getpid()
+        self.pid = 0
+        self.pending: list[int] = []
+        self.previous = {s: signal.signal(s, self._handle) for s in FORWARDED_SIGNALS}
+
+    def _handle(self, signum: int, _frame) -> None:
+        if os.getpid() != self.owner:
+            return  # in the forked child before its exec: the parent forwards it
+        if self.pid:
+            _forward(self.pid, signum)
+        else:
+            self.pending.append(signum)
+
+    def started(self, pid: int) -> None:
+        self.pid = pid
+        for signum in self.pending:
+            _forward(pid, signum)
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def supervise(prepared: Prepared, stdio: process.Stdio, init: bool = False,
+              on_started=lambda container: None, wait=None) -> int:
+    """Start the container, wait for it (with `wait(pid)`, by default a plain
+    waitpid), record how it ended; return its exit code."""
+    container = prepared.container
+    forwarder = SignalForwarder()
+    try:
+        pid = _start(prepared, stdio, init)
+    except BaseException as err:
+        forwarder.restore()
+        code = err.exit_code if isinstance(err, process.StartError) else process.EXIT_SETUP_FAILED
+        finish(prepared, code)
+        raise
+    container.mark_running(pid)
+    prepared.store.save(container)
+    forwarder.started(pid)
+    on_started(container)
+    try:
+        code = (wait or wait_exit_code)(pid)
+    finally:
+        forwarder.restore()
+        if prepared.container.runtime == "runc":
+            _unmount_quietly(prepared.plan.target)
+    finish(prepared, code)
+    return code
+
+
+def _start(prepared: Prepared, stdio: process.Stdio, init: bool) -> int:
+    if prepared.container.runtime == "pyreg":
+        return process.start(prepared.spec, prepared.plan, prepared.cgroups, stdio, init)
+    from .bundle import start_with_runc
+    return start_with_runc(prepared.container.runtime, prepared.directory, prepared.plan,
+                           prepared.container.id, stdio)
+
+
+def _forward(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def wait_exit_code(pid: int) -> int:
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return process.EXIT_SETUP_FAILED
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 128 - code
+
+
+def _unmount_quietly(target: str) -> None:
+    from . import linux
+    with contextlib.suppress(OSError):
+        linux.umount(target, linux.MNT_DETACH)
+
+
+def finish(prepared: Prepared, code: int) -> None:
+    """Record the exit; free the cgroups; with --rm, delete everything."""
+    store, container = prepared.store, prepared.container
+    if prepared.cgroups is not None:
+        container.oom_killed = prepared.cgroups.oom_killed()
+        _remove_cgroups(prepared.cgroups)
+    try:
+        container = store.load(container.id)  # `rm -f` may have removed it meanwhile
+    except ContainerError:
+        if not os.path.isdir(prepared.directory):
+            return
+        container = prepared.container  # never saved: it failed before running
+    if container.status != Status.STOPPED:
+        container.mark_stopped(code)
+    container.oom_killed = prepared.container.oom_killed
+    if container.auto_remove:
+        store.remove(container)
+    else:
+        store.save(container)
+
+
+def _remove_cgroups(cgroups: Cgroups) -> None:
+    for _ in range(50):  # the namespace's last processes may still be exiting
+        cgroups.remove()
+        if not any(os.path.isdir(p) for p in cgroups.paths):
+            return
+        time.sleep(0.01)

@@ -1,0 +1,51 @@
+"""Fixtures for runtime tests: a store with the busybox image, and a way to
+drive the real `pyreg` command line against it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.busybox_image import BUSYBOX, build_busybox_image
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = "import sys; from pyreg_cli.main import main; sys.exit(main())"
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: namespaces, mounts and cgroups")
+    if not os.path.exists(BUSYBOX):
+        pytest.skip("busybox not installed (apt-get install busybox-static)")
+
+
+@pytest.fixture(scope="session")
+def store_root(tmp_path_factory) -> Path:
+    """A pyreg root holding docker.io/library/busybox:latest, shared by the
+    container tests (each container gets its own directory in it)."""
+    if not os.path.exists(BUSYBOX):
+        pytest.skip("busybox not installed (apt-get install busybox-static)")
+    root = tmp_path_factory.mktemp("pyreg-root")
+    build_busybox_image(root)
+    return root
+
+
+def pyreg(root: Path, *args: str, input: bytes | None = None, timeout: float = 30,
+          env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the pyreg command line as a user would, in a child process."""
+    return subprocess.run([sys.executable, "-c", CLI, "--root", str(root), *args], input=input,
+                          capture_output=True, timeout=timeout, cwd=REPO,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def run(store_root):
+    """run(*args) -> CompletedProcess of `pyreg run --rm busybox *args`."""
+    need_root()
+
+    def run_busybox(*args: str, options: tuple[str, ...] = (), **kwargs):
+        return pyreg(store_root, "run", "--rm", *options, "busybox", *args, **kwargs)
+    return run_busybox

@@ -1,0 +1,71 @@
+"""The dependency fences of DESIGN.md, checked on the source's import statements."""
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_PACKAGES = {"ocispec", "registry", "storage_backends", "puller", "runtime", "pyreg_cli"}
+
+# package -> top-level modules it must never import
+FORBIDDEN = {
+    "ocispec": PROJECT_PACKAGES - {"ocispec"},
+    "storage_backends": PROJECT_PACKAGES - {"storage_backends"},
+    "registry": {"puller", "runtime", "pyreg_cli"},
+    "puller": {"registry", "runtime", "storage_backends", "pyreg_cli"},
+    # The runtime reads the local store through puller.store only, and must
+    # start fast: no aiohttp, boto3 or server code.
+    "runtime": {"registry", "storage_backends", "pyreg_cli", "aiohttp", "boto3", "aiofiles"},
+}
+# Modules the runtime's start path loads: they must stay light.
+LIGHT_MODULES = ["puller/store.py"]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def top_levels(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imported_modules(path)}
+
+
+def source_files(package: str):
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_fences(package):
+    violations = []
+    for path in source_files(package):
+        bad = top_levels(path) & FORBIDDEN[package]
+        if package == "runtime":
+            bad |= {n for n in imported_modules(path) if n.startswith("puller") and n != "puller.store"}
+        if bad:
+            violations.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert not violations, violations
+
+
+def test_ocispec_is_standard_library_only():
+    outside = []
+    for path in source_files("ocispec"):
+        for name in top_levels(path):
+            if name not in sys.stdlib_module_names and name != "ocispec":
+                outside.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not outside, outside
+
+
+@pytest.mark.parametrize("relative", LIGHT_MODULES)
+def test_runtime_path_modules_are_light(relative):
+    path = ROOT / relative
+    if not path.exists():
+        pytest.fail(f"{relative} is missing")
+    heavy = top_levels(path) & {"aiohttp", "boto3", "aiofiles", "yaml"}
+    assert not heavy, heavy
