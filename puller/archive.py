@@ -34,8 +34,8 @@ def load_any(store: LocalStore, path: str) -> list[str]:
     try:
         with tarfile.open(source, "r:*") as tar:
             names = set(n.removeprefix("./") for n in tar.getnames())
-    except tarfile.TarError as err:
-        raise ArchiveError(f"{path} is not a tar archive ({err})") from None
+    except tarfile.TarError:
+        raise ArchiveError(f"{path} is not a tar archive") from None
     if "manifest.json" in names:
         return load_docker_archive(store, str(source))
     if "index.json" in names and "oci-layout" in names:

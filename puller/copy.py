@@ -80,7 +80,8 @@ async def copy_image(source, dest, *, platform: Platform | None, jobs: int = 4,
             moved += status != "exists"
             progress.finish(key, {"pulled": "done", "pushed": "pushed"}.get(status, status))
 
-    tasks = [asyncio.ensure_future(move(blob)) for blob in blobs]
+    # largest first: with fewer slots than blobs, the long transfers overlap
+    tasks = [asyncio.ensure_future(move(blob)) for blob in sorted(blobs, key=lambda b: -b.size)]
     try:
         await asyncio.gather(*tasks)
     except BaseException:

@@ -31,6 +31,7 @@ from .listing import split_name
 from .store import LocalStore, normalize_ref_name
 
 CHUNK = 1024 * 1024
+DOCKER_LAYER_PLAIN = "application/vnd.docker.image.rootfs.diff.tar"
 
 
 class ArchiveError(ValueError):
@@ -46,7 +47,7 @@ def _decompressed(path: Path, media_type: str):
             raise ArchiveError("saving a zstd layer needs the zstd program")
         process = subprocess.Popen(["zstd", "-dc", str(path)], stdout=subprocess.PIPE)
         return _ProcessOutput(process)
-    if media_type in mt.PLAIN_LAYERS or media_type == mt.DOCKER_LAYER_GZIP.replace(".gzip", ""):
+    if media_type in mt.PLAIN_LAYERS or media_type == DOCKER_LAYER_PLAIN:
         return open(path, "rb")
     raise ArchiveError(f"cannot save a layer of media type {media_type}")
 

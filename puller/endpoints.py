@@ -18,16 +18,13 @@ from ocispec.reference import Reference
 from .fastget import FastGetError
 from .layout_io import Interrupted, ingest_blob, read_file_chunks, write_small_blob
 from .remote import CHUNK, RemoteRepository, verify_stream
+from .store import ImageNotFound
 from .transport import RegistryError
 from .upload import upload_blob
 
 Advance = Callable[[int], None]
 # PYREG_NO_FAST_GET=1 sends every blob download through aiohttp (for comparison).
 FAST_PATH = not os.environ.get("PYREG_NO_FAST_GET")
-
-
-class ImageNotFoundError(LookupError):
-    pass
 
 
 async def _response_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
@@ -95,7 +92,7 @@ class LayoutSource:
             index = self.layout.index()
             if not self.ref_name and len(index) == 1:
                 return index[0]
-            raise ImageNotFoundError(f"image {self.ref_name!r} not found in {self.layout.root}")
+            raise ImageNotFound(f"image {self.ref_name!r} not found in {self.layout.root}")
         return descriptor
 
     async def top(self) -> Manifest:
@@ -105,7 +102,7 @@ class LayoutSource:
         try:
             raw = self.layout.read_blob(descriptor.digest)
         except FileNotFoundError:
-            raise ImageNotFoundError(f"manifest {descriptor.digest} missing from {self.layout.root}") from None
+            raise ImageNotFound(f"manifest {descriptor.digest} missing from {self.layout.root}") from None
         if Digest.of_bytes(raw, descriptor.digest.algorithm) != descriptor.digest:
             raise RegistryError(f"manifest {descriptor.digest} in {self.layout.root} is corrupt")
         return parse_manifest(raw, descriptor.media_type, descriptor.digest)
@@ -113,7 +110,7 @@ class LayoutSource:
     async def open_blob(self, descriptor: Descriptor, offset: int = 0):
         path = self.layout.blob_path(descriptor.digest)
         if not path.is_file():
-            raise ImageNotFoundError(f"blob {descriptor.digest} missing from {self.layout.root}")
+            raise ImageNotFound(f"blob {descriptor.digest} missing from {self.layout.root}")
         return offset, read_file_chunks(path, offset)
 
     def mount_origin(self, host: str) -> str | None:

@@ -8,6 +8,22 @@ import errno
 from ocispec.errors import OciError
 
 
+class PullerError(Exception):
+    """Base of the client's own failures. When one is raised inside a request
+    body (a source failing verification, say), the transport re-raises it
+    rather than mistaking it for a network error worth retrying."""
+
+
+def own_failure(err: BaseException) -> PullerError | None:
+    """The PullerError behind a library's wrapper exception, if any."""
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, PullerError):
+            return err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None
+
+
 def user_message(err: BaseException) -> str | None:
     from .credentials import CredentialError
     from .layout_io import BlobMismatch, Interrupted
@@ -20,7 +36,9 @@ def user_message(err: BaseException) -> str | None:
         return _first_line(err)
     if isinstance(err, OciError):
         return f"{err.code.code}: {err.message}"
-    if isinstance(err, (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError)):
+    if isinstance(err, OSError) and err.strerror and err.filename:
+        return f"{err.filename}: {err.strerror.lower()}"
+    if isinstance(err, ValueError):
         return _first_line(err)
     return _transport_message(err)
 
@@ -40,5 +58,6 @@ def _transport_message(err: BaseException) -> str | None:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip().strip("'\"")
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    text = text.strip()
     return text.splitlines()[0] if text else type(err).__name__

@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from typing import AsyncIterator
 from urllib.parse import urlsplit
 
-BLOCK = 2 * 1024 * 1024
-MAX_QUEUED = 4  # blocks waiting for the disk before the socket is paused
+from .errors import PullerError
+
+BLOCK = 256 * 1024
+MAX_QUEUED = 16  # blocks waiting for the disk before the socket is paused
 MAX_HEADER = 64 * 1024
+CONNECT_TIMEOUT = 30
+READ_TIMEOUT = 300  # seconds without a byte before a download counts as broken
 
 
-class FastGetError(Exception):
+class FastGetError(PullerError):
     """The stream broke off; `received` bytes of body had arrived."""
 
 
@@ -125,7 +129,10 @@ class _BodyProtocol(asyncio.BufferedProtocol):
                 if self.error is not None:
                     raise self.error
                 self.wakeup.clear()
-                await self.wakeup.wait()
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), READ_TIMEOUT)
+                except asyncio.TimeoutError:
+                    raise FastGetError(f"no data for {READ_TIMEOUT}s") from None
         finally:
             if self.transport is not None:
                 self.transport.close()
@@ -153,18 +160,18 @@ async def fast_get(url: str, headers: dict[str, str],
     loop = asyncio.get_running_loop()
     context = _client_context(ssl_context) if secure else None
     try:
-        transport, protocol = await loop.create_connection(
+        transport, protocol = await asyncio.wait_for(loop.create_connection(
             lambda: _BodyProtocol(loop), parts.hostname, port, ssl=context,
-            server_hostname=parts.hostname if secure else None)
-    except (OSError, ssl.SSLError):
+            server_hostname=parts.hostname if secure else None), CONNECT_TIMEOUT)
+    except (OSError, ssl.SSLError, asyncio.TimeoutError):
         return None
     request = [f"GET {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1",
                f"Host: {parts.netloc}", "Connection: close", "User-Agent: pyreg",
                *(f"{k}: {v}" for k, v in headers.items()), "", ""]
     transport.write("\r\n".join(request).encode("latin-1"))
     try:
-        answer = await protocol.answer
-    except FastGetError:
+        answer = await asyncio.wait_for(protocol.answer, READ_TIMEOUT)
+    except (FastGetError, asyncio.TimeoutError):
         transport.close()
         return None
     plain = answer.status in (200, 206) and "content-length" in answer.headers \

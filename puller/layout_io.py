@@ -14,20 +14,23 @@ from ocispec.digest import Verifier
 from ocispec.errors import OciError
 from ocispec.layout import OciLayout
 
+from .errors import PullerError
+
 CHUNK = 4 * 1024 * 1024
 BATCH = 4 * 1024 * 1024
 RESUME_ATTEMPTS = 4
+EARLY_SYNC = 32 * 1024 * 1024
 
 # open_blob(descriptor, offset) -> (offset the stream really starts at, chunks)
 Opener = Callable[[Descriptor, int], Awaitable[tuple[int, AsyncIterator[bytes]]]]
 Advance = Callable[[int], None]
 
 
-class Interrupted(Exception):
+class Interrupted(PullerError):
     """The stream broke off; what arrived stays in ingest/ to resume from."""
 
 
-class BlobMismatch(Exception):
+class BlobMismatch(PullerError):
     """Downloaded bytes did not match the descriptor; nothing was stored."""
 
     def __init__(self, message: str, resumed: bool = False):
@@ -76,10 +79,16 @@ def _rehash_prefix(handle, verifier: Verifier, size: int) -> None:
         remaining -= len(chunk)
 
 
-def _write_and_hash(handle, verifier: Verifier, chunks: list[bytes]) -> None:
+def _write_and_hash(handle, verifier: Verifier, chunks: list[bytes], sync: bool = False) -> None:
+    before = verifier.size
     for chunk in chunks:
         handle.write(chunk)
         verifier.update(chunk)
+    if sync and before // EARLY_SYNC != verifier.size // EARLY_SYNC:
+        # push data to disk while the download goes on, so that the final
+        # fsync (before the rename) has little left to wait for
+        handle.flush()
+        os.fdatasync(handle.fileno())
 
 
 async def ingest_blob(layout: OciLayout, descriptor: Descriptor, open_blob: Opener,
@@ -141,7 +150,7 @@ async def _fill(layout, descriptor, open_blob, advance, path, handle, sync) -> s
     await asyncio.to_thread(_rehash_prefix, handle, verifier, size)
     handle.seek(size)
     advance(size)
-    await _stream_into(handle, verifier, chunks, advance)
+    await _stream_into(handle, verifier, chunks, advance, sync)
     handle.flush()
     try:
         verifier.verify()
@@ -158,7 +167,8 @@ async def _nothing() -> AsyncIterator[bytes]:
     yield b""
 
 
-async def _stream_into(handle, verifier: Verifier, chunks: AsyncIterator[bytes], advance) -> None:
+async def _stream_into(handle, verifier: Verifier, chunks: AsyncIterator[bytes], advance,
+                       sync: bool = True) -> None:
     """Hash and write in a worker thread (hashlib and write release the GIL)
     while the event loop keeps reading the socket."""
     batch: list[bytes] = []
@@ -177,7 +187,7 @@ async def _stream_into(handle, verifier: Verifier, chunks: AsyncIterator[bytes],
                 if pending is not None:
                     await pending
                 pending = asyncio.ensure_future(
-                    asyncio.to_thread(_write_and_hash, handle, verifier, batch))
+                    asyncio.to_thread(_write_and_hash, handle, verifier, batch, sync))
                 advance(batched)
                 batch, batched = [], 0
     finally:

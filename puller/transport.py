@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import os
 import ssl
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -17,13 +18,14 @@ from ocispec.errors import ErrorCode, OciError, parse_error_body
 
 from .auth import HostAuth, basic_header, parse_challenge, scope_key
 from .credentials import get_credentials
+from .errors import PullerError, own_failure
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_ERROR_BODY = 64 * 1024
 
 
-class RegistryError(Exception):
+class RegistryError(PullerError):
     """A registry said no, or could not be reached; the message is one line."""
 
     def __init__(self, message: str, status: int | None = None, code: ErrorCode | None = None):
@@ -172,6 +174,8 @@ class Transport:
             raise RegistryError(f"cannot reach {host}: {describe(err)}") from None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError,
                 asyncio.TimeoutError) as err:
+            if own_failure(err) is not None:
+                raise own_failure(err) from None  # the body's source failed, not the network
             if retry:
                 return None
             raise RegistryError(f"cannot reach {host}: {describe(err)}") from None
@@ -248,6 +252,9 @@ def _retry_after(response: aiohttp.ClientResponse) -> float | None:
 
 
 def describe(err: BaseException) -> str:
+    os_error = getattr(err, "os_error", None)
+    if isinstance(os_error, OSError) and os_error.errno:
+        return os.strerror(os_error.errno).lower()
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
 

@@ -90,12 +90,12 @@ async def upload_blob(repo: RemoteRepository, descriptor: Descriptor,
             return "mounted"
     else:
         location = await start_upload(repo)
-    feeder = ChunkFeeder(chunks())
     if descriptor.size <= MONOLITHIC_LIMIT:
-        body = b"".join([piece async for piece in feeder.take(descriptor.size, advance)])
-        await feeder.drain()
-        await _finish(repo, location, descriptor, lambda: body)
+        # streamed too; each attempt (a retry, an auth challenge) reopens the source
+        await _finish(repo, location, descriptor,
+                      lambda: ChunkFeeder(chunks()).take(descriptor.size, advance))
         return "pushed"
+    feeder = ChunkFeeder(chunks())
     offset = 0
     while offset < descriptor.size:
         count = min(PATCH_SIZE, descriptor.size - offset)
@@ -118,9 +118,8 @@ async def _patch(repo: RemoteRepository, location: str, body: AsyncIterator[byte
 
 
 async def _finish(repo: RemoteRepository, location: str, descriptor: Descriptor, body) -> None:
-    headers = {"Content-Type": "application/octet-stream"}
-    if body is None:
-        headers["Content-Length"] = "0"
+    headers = {"Content-Type": "application/octet-stream",
+               "Content-Length": str(descriptor.size if body is not None else 0)}
     response = await repo.transport.request("PUT", repo.host,
                                             _with_query(location, digest=str(descriptor.digest)),
                                             scopes=repo.push_scopes, headers=headers, body=body)

@@ -78,8 +78,11 @@ def cmd_pull(args):
     options = ops.PullOptions(_platform(args.platform), args.all_platforms, args.jobs)
     progress = _progress(args)
     result = run(args, lambda t: ops.pull(_store(args), args.ref, t, options, progress))
+    name = str(ops.parse_reference(args.ref))
     progress.say(f"Digest: {result.descriptor.digest}")
-    print(str(ops.parse_reference(args.ref)))
+    progress.say(f"Status: {'Downloaded newer image' if result.blobs_moved else 'Image is up to date'}"
+                 f" for {name}")
+    print(name)
 
 
 def cmd_push(args):

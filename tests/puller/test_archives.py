@@ -113,3 +113,16 @@ def test_load_refuses_archive_whose_layer_lies(tmp_path, pyreg, root):
     result = pyreg("load", "-i", str(tmp_path / "src"))
     assert result.code == 1 and "does not match" in result.err
     assert LocalStore(root).images() == []
+
+
+def test_save_then_load_keeps_the_image_id(tmp_path, pyreg, root, stored):
+    archive = tmp_path / "round.tar"
+    assert pyreg("save", "-q", "-o", str(archive), "127.0.0.1:5000/team/app:v1").code == 0
+    assert pyreg("rmi", "127.0.0.1:5000/team/app:v1", "localhost/src:latest").code == 0
+    assert list(LocalStore(root).layout.blob_digests()) == []
+    loaded = pyreg("load", "-i", str(archive))
+    assert loaded.code == 0 and "127.0.0.1:5000/team/app:v1" in loaded.out
+    _, manifest, config = LocalStore(root).resolve_image("127.0.0.1:5000/team/app:v1")
+    assert manifest.config.digest == stored  # the image id survives the round trip
+    assert [layer.digest for layer in manifest.layers] == \
+        [Digest.parse(d) for d in config["rootfs"]["diff_ids"]]  # layers stored uncompressed

@@ -92,4 +92,9 @@ def test_credential_helper_is_used(tmp_path, pyreg, monkeypatch, image):
         load_layout_into_store(pyreg, tmp_path / "src", f"{host}/dave/app:1")
         result = pyreg("push", f"{host}/dave/app:1")
         assert result.code == 0, result.err
-    assert (tmp_path / "calls").read_text().split("\n")[0] == f"get {host}"
+        assert (tmp_path / "calls").read_text().split("\n")[0] == f"get {host}"
+        # with credsStore, `pyreg login` hands the secret to the helper, not config.json
+        config_path().write_text(json.dumps({"credsStore": "pyregtest"}))
+        assert pyreg("login", "-u", "dave", "-p", "helper-pw", host).code == 0
+    assert "store" in (tmp_path / "calls").read_text().split()
+    assert "auths" not in json.loads(config_path().read_text())

@@ -201,15 +201,19 @@ def test_full_disk_is_one_line_and_names_nothing(source, tiny_disk, capsys, monk
     assert LocalStore(tiny_disk).layout.index() == []
 
 
-def test_copy_of_corrupt_blobs_never_reaches_the_destination(tmp_path, pyreg, distribution):
+@pytest.mark.parametrize("size", [10_000_000, 5000], ids=["chunked", "monolithic"])
+def test_copy_of_corrupt_blobs_never_reaches_the_destination(tmp_path, pyreg, distribution, size):
+    import time
     import urllib.error
     import urllib.request
-    build_layout(tmp_path / "big", [10_000_000])  # goes up in chunked PATCHes
+    build_layout(tmp_path / "big", [size])
     served = OciLayout(tmp_path / "big")
     target = distribution.split("//")[1]
+    started = time.monotonic()
     with serve(served, Behaviour(corrupt_blobs=True)) as host:
         result = pyreg("copy", f"{host}/r/img:latest", f"{target}/x/y:1")
-    assert result.code == 1 and "does not match" in result.err
+    assert result.code == 1 and "does not match" in result.err, result.err
+    assert time.monotonic() - started < 5  # a bad source is not retried as if the network failed
     assert pyreg("inspect", "--remote", f"{target}/x/y:1").code == 1
     for layer in _layers(served):
         with pytest.raises(urllib.error.HTTPError) as missing:
@@ -233,3 +237,15 @@ def test_empty_and_tiny_blobs(tmp_path, pyreg, root):
     assert result.code == 0, result.err
     store = LocalStore(root).layout
     assert store.read_blob(empty.digest) == b"" and store.read_blob(config.digest) == b"{}"
+
+
+def test_copy_between_two_registries_streams_and_verifies(tmp_path, pyreg, distribution, skopeo):
+    build_layout(tmp_path / "big", [9_000_000, 30_000])  # chunked and monolithic uploads
+    served = OciLayout(tmp_path / "big")
+    target = distribution.split("//")[1]
+    with serve(served) as host:
+        result = pyreg("copy", f"{host}/r/img:latest", f"docker://{target}/x/y:1")
+    assert result.code == 0, result.err
+    raw = skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{target}/x/y:1").stdout
+    assert raw.encode() == served.read_blob(served.resolve("latest").digest)
+    skopeo("copy", "--src-tls-verify=false", f"docker://{target}/x/y:1", f"oci:{tmp_path}/check:1")

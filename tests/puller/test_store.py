@@ -78,3 +78,20 @@ def test_two_pulls_at_once_share_the_store(tmp_path, root):
     for digest in store.layout.blob_digests():
         assert store.layout.read_blob(digest) == source.read_blob(digest)
     assert sorted(store.layout.blob_digests(), key=str) == sorted(source.blob_digests(), key=str)
+
+
+def test_the_real_command_line(tmp_path, root):
+    """`python -m pyreg_cli.main` with every verb group registered, as users run it."""
+    source = OciLayout(tmp_path / "served")
+    write_image(source, [5000], ref_name="latest")
+    env = {**__import__("os").environ, "PYREG_HOME": str(root),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with serve(source) as host:
+        pulled = subprocess.run([sys.executable, "-m", "pyreg_cli.main", "pull", f"{host}/r/img:latest"],
+                                capture_output=True, text=True, env=env, timeout=60)
+    assert pulled.returncode == 0, pulled.stderr
+    assert pulled.stdout.strip() == f"{host}/r/img:latest"
+    assert "Digest: sha256:" in pulled.stderr
+    listed = subprocess.run([sys.executable, "-m", "pyreg_cli.main", "images"], capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert f"{host}/r/img" in listed.stdout
