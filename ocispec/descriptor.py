@@ -70,6 +70,8 @@ class Descriptor:
         if not isinstance(annotations, dict):
             raise OciError(ErrorCode.MANIFEST_INVALID, f"{where} has invalid annotations")
         urls = data.get("urls") or ()
+        if not isinstance(urls, (list, tuple)) or not all(isinstance(u, str) for u in urls):
+            raise OciError(ErrorCode.MANIFEST_INVALID, f"{where} has invalid urls")
         return cls(media_type, digest, size, {str(k): str(v) for k, v in annotations.items()},
                    Platform.from_json(data.get("platform")),
                    str(data.get("artifactType") or ""), tuple(str(u) for u in urls))

@@ -11,6 +11,7 @@ from .errors import ErrorCode, OciError
 # image-spec: algorithm-component (separated by [+._-]) ":" encoded
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _HEX_LENGTHS = {"sha256": 64, "sha512": 128}
+_ENCODED_RE = {alg: re.compile(f"[0-9a-f]{{{n}}}") for alg, n in _HEX_LENGTHS.items()}
 SUPPORTED_ALGORITHMS = tuple(_HEX_LENGTHS)
 
 
@@ -22,14 +23,14 @@ class Digest:
     @classmethod
     def parse(cls, text: str) -> "Digest":
         """Parse and validate; raises OciError(DIGEST_INVALID)."""
-        if not isinstance(text, str) or len(text) > 256 or not _DIGEST_RE.match(text):
+        if not isinstance(text, str) or len(text) > 256 or not _DIGEST_RE.fullmatch(text):
             raise OciError(ErrorCode.DIGEST_INVALID, "invalid digest format", {"digest": str(text)[:100]})
         algorithm, encoded = text.split(":", 1)
         expected = _HEX_LENGTHS.get(algorithm)
         if expected is None:
             raise OciError(ErrorCode.DIGEST_INVALID, f"unsupported digest algorithm {algorithm!r}",
                            {"digest": text[:100]})
-        if len(encoded) != expected or not all(c in "0123456789abcdef" for c in encoded):
+        if not _ENCODED_RE[algorithm].fullmatch(encoded):
             raise OciError(ErrorCode.DIGEST_INVALID, "invalid digest encoding", {"digest": text[:100]})
         return cls(algorithm, encoded)
 

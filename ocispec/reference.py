@@ -21,7 +21,7 @@ DOCKER_HUB_API = "registry-1.docker.io"
 
 
 def is_valid_name(name: str) -> bool:
-    return isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and bool(NAME_RE.match(name))
+    return isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and bool(NAME_RE.fullmatch(name))
 
 
 def validate_name(name: str) -> str:
@@ -31,7 +31,7 @@ def validate_name(name: str) -> str:
 
 
 def is_valid_tag(tag: str) -> bool:
-    return isinstance(tag, str) and bool(TAG_RE.match(tag))
+    return isinstance(tag, str) and bool(TAG_RE.fullmatch(tag))
 
 
 def validate_tag(tag: str) -> str:
@@ -103,7 +103,7 @@ class Reference:
 def _split_domain(text: str) -> tuple[str, str]:
     first, sep, rest = text.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
-        if not _DOMAIN_RE.match(first):
+        if not _DOMAIN_RE.fullmatch(first):
             raise ValueError(f"invalid registry host {first!r}")
         return first, rest
     if "/" not in text:

@@ -38,7 +38,6 @@ def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None 
     app[STORE] = RegistryStore(driver)
     for module in (base, manifests, blobs, uploads, tags, referrers, catalog):
         module.add_routes(app.router)
-
     app.cleanup_ctx.append(_background(config, app[STORE]))
     return app
 

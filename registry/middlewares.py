@@ -1,4 +1,6 @@
-"""Error rendering: every failure leaves as the spec's `{"errors": [...]}` body.
+"""Error rendering: every failure leaves as the spec's `{"errors": [...]}` body,
+with a code from the spec's table (Distribution's extra codes such as
+RANGE_INVALID or PAGINATION_NUMBER_INVALID are not used).
 
 Handlers raise `OciError`; aiohttp's own 404/405 become OCI-style bodies too;
 anything unexpected is logged and answered 500, the only status that means
@@ -31,13 +33,13 @@ def error_response(error: OciError, method: str = "GET", extra_headers=None) -> 
 
 def _from_http_exception(exc: web.HTTPException) -> OciError | None:
     if exc.status == 404:
-        return OciError(ErrorCode.NOT_FOUND, "no such endpoint")
+        return OciError(ErrorCode.UNSUPPORTED, "no such endpoint", status=404)
     if exc.status == 405:
         return OciError(ErrorCode.METHOD_UNKNOWN, "method not allowed")
     if exc.status == 413:
         return OciError(ErrorCode.SIZE_TOO_LARGE, "request body too large")
     if 400 <= exc.status < 500:
-        return OciError(ErrorCode.NOT_FOUND, exc.reason, status=exc.status)
+        return OciError(ErrorCode.UNSUPPORTED, exc.reason, status=exc.status)
     return None
 
 

@@ -15,14 +15,16 @@ serves what pyreg writes, because both use this tree:
         ├── _uploads/<id>/
         │   ├── data                                    bytes received so far
         │   └── startedat                               RFC 3339 start time
-        └── _referrers/<alg>/<subject hex>/             pyreg only: referrers index
-            └── <alg>/<referrer hex>/descriptor         the referrer's descriptor JSON
+        └── _referrers/                                 pyreg only: the referrers index
+            ├── indexed                                 existing manifests were indexed
+            └── <alg>/<subject hex>/
+                └── <alg>/<referrer hex>/descriptor     a referrer's descriptor JSON
 
 Distribution skips directories starting with '_' when it walks repositories,
 so pyreg's `_referrers` lives beside its layout without disturbing it.
 
-Callers pass validated values (a Digest, a name checked by
-`ocispec.reference.validate_name`, a checked tag, a checked upload id);
+Callers pass validated values (a Digest, a name checked against
+`ocispec.reference.NAME_RE`, a checked tag, a checked upload id);
 `storage_backends.base.check_key` is the last line of defence.
 """
 from __future__ import annotations
@@ -54,8 +56,12 @@ def manifests_dir(name: str) -> str:
     return f"{REPOSITORIES}/{name}/_manifests"
 
 
+def revisions_dir(name: str) -> str:
+    return f"{manifests_dir(name)}/revisions"
+
+
 def revision_link(name: str, digest: Digest) -> str:
-    return f"{manifests_dir(name)}/revisions/{digest.algorithm}/{digest.encoded}/link"
+    return f"{revisions_dir(name)}/{digest.algorithm}/{digest.encoded}/link"
 
 
 def tags_dir(name: str) -> str:
@@ -84,6 +90,10 @@ def upload_data(name: str, upload_id: str) -> str:
 
 def upload_started_at(name: str, upload_id: str) -> str:
     return f"{upload_dir(name, upload_id)}/startedat"
+
+
+def referrers_marker(name: str) -> str:
+    return f"{REPOSITORIES}/{name}/_referrers/indexed"
 
 
 def referrers_dir(name: str, subject: Digest) -> str:

@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import ssl
+import sys
 import time
 
 from .config import RegistryConfig
@@ -59,13 +60,14 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def run_worker(config: RegistryConfig, sock: socket.socket, context: ssl.SSLContext | None) -> None:
+def run_worker(config: RegistryConfig, sock: socket.socket, context: ssl.SSLContext | None,
+               driver=None) -> None:
     from aiohttp import web
 
     from .app import make_app
     loop = _new_loop()
     asyncio.set_event_loop(loop)
-    web.run_app(make_app(config), sock=sock, ssl_context=context, print=None,
+    web.run_app(make_app(config, driver), sock=sock, ssl_context=context, print=None,
                 access_log=logging.getLogger("aiohttp.access") if config.access_log else None,
                 loop=loop)
 
@@ -85,6 +87,8 @@ def _fork_worker(config: RegistryConfig, context) -> int:
         try:
             _die_with_parent()
             run_worker(config, bind_socket(config), context)
+        except (SystemExit, KeyboardInterrupt):
+            pass  # a second stop signal (a terminal's Ctrl-C reaches the whole group)
         except BaseException:
             log.exception("worker failed")
             code = 1
@@ -99,18 +103,28 @@ def serve(config: RegistryConfig, workers: int = 1) -> None:
     logging.basicConfig(level=logging.INFO if config.access_log else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     context = ssl_context(config)
-    if workers <= 1:
-        run_worker(config, bind_socket(config), context)
-        return
     from .app import open_driver
-    open_driver(config)  # a bad storage config fails here, not in every worker
+    driver = open_driver(config)  # a bad storage config fails here, once
+    if workers <= 1:
+        sock = bind_socket(config)
+        _announce(config, context, workers)
+        run_worker(config, sock, context, driver)
+        return
     # Bound but not listening: reports a taken address here, in the parent,
     # and holds the port while the workers bind theirs; never accepts.
+    # Each worker opens its own driver (clients and pools do not survive fork).
     reservation = bind_socket(config, listen=False)
+    _announce(config, context, workers)
     try:
         _supervise(config, context, workers)
     finally:
         reservation.close()
+
+
+def _announce(config: RegistryConfig, context, workers: int) -> None:
+    scheme = "https" if context else "http"
+    print(f"pyreg: serving the registry on {scheme}://{config.addr} from {config.storage_driver} "
+          f"storage with {workers} worker{'s' if workers > 1 else ''}", file=sys.stderr, flush=True)
 
 
 def _supervise(config: RegistryConfig, context, workers: int) -> None:

@@ -14,7 +14,7 @@ from ocispec.errors import ErrorCode, OciError
 from ..middlewares import API_VERSION_HEADER
 from ..store.blobs import SMALL_BLOB_LIMIT
 from .params import config_of, path_digest, repo_name, store_of
-from .ranges import parse_range
+from .ranges import RangeNotSatisfiable, parse_range
 
 
 
@@ -36,7 +36,11 @@ async def get_blob(request: web.Request) -> web.StreamResponse:
     blobs = store_of(request).blobs
     size = await blobs.size_in(name, digest)
     headers = _headers(digest)
-    if size <= SMALL_BLOB_LIMIT and "Range" not in request.headers:
+    try:
+        span = parse_range(request.headers.get("Range"), size)
+    except RangeNotSatisfiable:
+        return web.Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    if span is None and size <= SMALL_BLOB_LIMIT:
         data = await blobs.read_cached(digest, size)
         if data is not None:
             return web.Response(body=data, headers={**headers, "ETag": f'"{digest}"'})
@@ -45,14 +49,14 @@ async def get_blob(request: web.Request) -> web.StreamResponse:
         if url is not None:
             raise web.HTTPTemporaryRedirect(url, headers=headers)
     path = blobs.local_path(digest)
-    if path is not None:
+    # FileResponse applies a Range itself: give it only ones checked above.
+    if path is not None and (span is not None or "Range" not in request.headers):
         return web.FileResponse(path, headers=headers)
-    return await _stream(request, digest, size, headers)
+    return await _stream(request, digest, size, headers, span)
 
 
-async def _stream(request: web.Request, digest: Digest, size: int,
-                  headers: dict[str, str]) -> web.StreamResponse:
-    span = parse_range(request.headers.get("Range"), size)
+async def _stream(request: web.Request, digest: Digest, size: int, headers: dict[str, str],
+                  span: tuple[int, int] | None) -> web.StreamResponse:
     start, end = span if span is not None else (0, size - 1)
     response = web.StreamResponse(status=206 if span else 200, headers=headers)
     if span is not None:
@@ -75,7 +79,7 @@ async def delete_blob(request: web.Request) -> web.Response:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    path = "/v2/{name:.+}/blobs/{digest}"
+    path = "/v2/{name:[^{}]+}/blobs/{digest}"
     router.add_route("HEAD", path, head_blob)
     router.add_route("GET", path, get_blob)
     router.add_route("DELETE", path, delete_blob)

@@ -39,7 +39,10 @@ def _headers(entry: StoredManifest) -> dict[str, str]:
 
 async def get_manifest(request: web.Request) -> web.Response:
     entry = await _lookup(request)
-    return web.Response(body=entry.raw, headers=_headers(entry))
+    headers = _headers(entry)
+    if request.headers.get("If-None-Match") == headers["ETag"]:
+        return web.Response(status=304, headers=headers)  # the client's copy is current
+    return web.Response(body=entry.raw, headers=headers)
 
 
 async def head_manifest(request: web.Request) -> web.Response:
@@ -106,7 +109,7 @@ async def delete_manifest(request: web.Request) -> web.Response:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    path = "/v2/{name:.+}/manifests/{reference}"
+    path = "/v2/{name:[^{}]+}/manifests/{reference}"
     router.add_route("HEAD", path, head_manifest)
     router.add_route("GET", path, get_manifest)
     router.add_route("PUT", path, put_manifest)

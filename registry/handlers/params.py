@@ -10,11 +10,11 @@ from aiohttp import web
 
 from ocispec.digest import Digest
 from ocispec.errors import ErrorCode, OciError
-from ocispec.reference import is_valid_tag, validate_name
+from ocispec.reference import MAX_NAME_LENGTH, NAME_RE, TAG_RE
 
 from ..config import RegistryConfig
 from ..keys import CONFIG, STORE
-from ..store import RegistryStore, check_upload_id
+from ..store import RegistryStore, check_upload_id, chunk_out_of_range
 
 BODY_CHUNK = 1 << 20
 _CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d{1,19})-(\d{1,19})(?:/(?:\d{1,19}|\*))?$", re.ASCII)
@@ -28,8 +28,17 @@ def config_of(request: web.Request) -> RegistryConfig:
     return request.app[CONFIG]
 
 
+def validate_repo_name(name: str) -> str:
+    """ocispec's name rule, matched in full: the shared pattern ends in `$`,
+    which also accepts a trailing newline (a percent-encoded %0A in the URL
+    would otherwise end up in a storage key)."""
+    if len(name) > MAX_NAME_LENGTH or not NAME_RE.fullmatch(name):
+        raise OciError(ErrorCode.NAME_INVALID, "invalid repository name", {"name": name[:300]})
+    return name
+
+
 def repo_name(request: web.Request) -> str:
-    return validate_name(request.match_info["name"])
+    return validate_repo_name(request.match_info["name"])
 
 
 def path_digest(request: web.Request, key: str = "digest") -> Digest:
@@ -55,7 +64,7 @@ def reference(request: web.Request, unknown: ErrorCode) -> Digest | str:
     text = request.match_info["reference"]
     if ":" in text:
         return Digest.parse(text)
-    if not is_valid_tag(text):
+    if not TAG_RE.fullmatch(text):
         raise OciError(unknown, "invalid tag", {"tag": text[:200]})
     return text
 
@@ -68,11 +77,11 @@ def content_range(request: web.Request) -> tuple[int, int] | None:
         return None
     match = _CONTENT_RANGE_RE.match(header.strip())
     if not match or int(match[2]) < int(match[1]):
-        raise OciError(ErrorCode.RANGE_INVALID, f"malformed Content-Range {header[:80]!r}")
+        raise chunk_out_of_range(f"malformed Content-Range {header[:80]!r}")
     start, end = int(match[1]), int(match[2])
     length = request.content_length
     if length is not None and length != end - start + 1:
-        raise OciError(ErrorCode.RANGE_INVALID, "Content-Range does not match Content-Length")
+        raise chunk_out_of_range("Content-Range does not match Content-Length")
     return start, end
 
 
@@ -83,8 +92,10 @@ def page(request: web.Request, limit: int, default: int | None) -> tuple[int | N
     if text is None or text == "":
         return default, last
     if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) > limit:
-        raise OciError(ErrorCode.PAGINATION_NUMBER_INVALID,
-                       f"n must be an integer from 0 to {limit}", {"n": text[:40]})
+        # The spec's table has no code for this; Distribution's
+        # PAGINATION_NUMBER_INVALID is outside it, so: unsupported page size.
+        raise OciError(ErrorCode.UNSUPPORTED, f"n must be an integer from 0 to {limit}",
+                       {"n": text[:40]}, status=400)
     return int(text), last
 
 

@@ -14,7 +14,7 @@ from .params import path_digest, repo_name, store_of
 
 async def list_referrers(request: web.Request) -> web.Response:
     name, subject = repo_name(request), path_digest(request)
-    entries = await store_of(request).referrers.list(name, subject)
+    entries = await store_of(request).referrers_of(name, subject)
     headers = {**API_VERSION_HEADER, "Content-Type": mt.OCI_INDEX}
     wanted = request.query.get("artifactType")
     if wanted:
@@ -25,4 +25,4 @@ async def list_referrers(request: web.Request) -> web.Response:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    router.add_route("GET", "/v2/{name:.+}/referrers/{digest}", list_referrers)
+    router.add_route("GET", "/v2/{name:[^{}]+}/referrers/{digest}", list_referrers)

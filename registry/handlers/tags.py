@@ -44,4 +44,4 @@ async def list_tags(request: web.Request) -> web.Response:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    router.add_route("GET", "/v2/{name:.+}/tags/list", list_tags)
+    router.add_route("GET", "/v2/{name:[^{}]+}/tags/list", list_tags)

@@ -9,12 +9,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from ocispec.digest import Digest
-from ocispec.errors import ErrorCode, OciError
-from ocispec.reference import validate_name
+from ocispec.errors import OciError
 
 from ..middlewares import API_VERSION_HEADER
 from .params import (BODY_CHUNK, blob_location, content_range, query_digest, repo_name,
-                     store_of, upload_id, upload_location)
+                     store_of, upload_id, upload_location, validate_repo_name)
 
 
 def _progress(name: str, upload: str, size: int, status: int) -> web.Response:
@@ -50,9 +49,9 @@ async def _try_mount(request: web.Request, name: str) -> Digest | None:
     source = request.query.get("from")
     if not source:
         return None
-    validate_name(source)
+    validate_repo_name(source)
     blobs = store_of(request).blobs
-    if not await blobs.is_linked(source, digest) or await blobs.global_size(digest) is None:
+    if not await blobs.is_linked(source, digest) or await blobs.global_size(digest, fresh=True) is None:
         return None
     await blobs.link(name, digest)
     return digest
@@ -79,7 +78,7 @@ async def _append(request: web.Request, name: str, upload: str) -> int:
                                     start=span[0] if span else None,
                                     length=span[1] - span[0] + 1 if span else None)
     except OciError as error:
-        if error.code is ErrorCode.RANGE_INVALID:
+        if error.status == 416:
             size = await uploads.offset(name, upload)
             error.headers = {"Location": upload_location(name, upload),
                              "Range": f"0-{max(size - 1, 0)}", "Docker-Upload-UUID": upload}
@@ -110,8 +109,8 @@ async def cancel_upload(request: web.Request) -> web.Response:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    router.add_route("POST", "/v2/{name:.+}/blobs/uploads/", start_upload)
-    session = "/v2/{name:.+}/blobs/uploads/{upload_id}"
+    router.add_route("POST", "/v2/{name:[^{}]+}/blobs/uploads/", start_upload)
+    session = "/v2/{name:[^{}]+}/blobs/uploads/{upload_id}"
     router.add_route("GET", session, upload_status)
     router.add_route("PATCH", session, patch_upload)
     router.add_route("PUT", session, finish_upload)

@@ -3,6 +3,7 @@ blob links, manifest revisions, tags, referrers and upload sessions.
 Handlers call these; only `registry.paths` builds storage keys."""
 from __future__ import annotations
 
+from ocispec.digest import Digest
 from storage_backends.base import StorageDriver
 
 from .blobs import BlobStore
@@ -11,7 +12,7 @@ from .links import Links
 from .manifests import ManifestStore, StoredManifest
 from .referrers import ReferrersIndex
 from .tags import TagStore
-from .uploads import UploadStore, check_upload_id
+from .uploads import UploadStore, check_upload_id, chunk_out_of_range
 
 
 class RegistryStore:
@@ -27,5 +28,11 @@ class RegistryStore:
     async def repositories(self) -> list[str]:
         return await repository_names(self.links)
 
+    async def referrers_of(self, name: str, subject: Digest) -> list[dict]:
+        """Descriptors of the manifests in `name` whose subject is `subject`."""
+        if not await self.referrers.is_indexed(name):
+            await self.manifests.index_existing_referrers(name)
+        return await self.referrers.list(name, subject)
 
-__all__ = ["RegistryStore", "StoredManifest", "check_upload_id"]
+
+__all__ = ["RegistryStore", "StoredManifest", "check_upload_id", "chunk_out_of_range"]

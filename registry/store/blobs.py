@@ -53,9 +53,11 @@ class BlobStore:
         self._sizes: dict[Digest, int] = {}
         self.small = SmallBlobCache()
 
-    async def global_size(self, digest: Digest) -> int | None:
-        """Size of the stored bytes, or None when no repository could have them."""
-        size = self._sizes.get(digest)
+    async def global_size(self, digest: Digest, fresh: bool = False) -> int | None:
+        """Size of the stored bytes, or None when no repository could have them.
+        `fresh` asks storage rather than the cache (before relying on the
+        bytes being there, e.g. to skip writing them again)."""
+        size = None if fresh else self._sizes.get(digest)
         if size is not None:
             return size
         try:
@@ -108,14 +110,14 @@ class BlobStore:
 
     async def adopt(self, source_key: str, digest: Digest) -> None:
         """Make verified bytes at `source_key` the blob `digest` (rename, no copy)."""
-        if await self.global_size(digest) is not None:
+        if await self.global_size(digest, fresh=True) is not None:
             await self.driver.delete(source_key)  # already stored: dedupe
             return
         await self.driver.move(source_key, paths.blob_data(digest))
 
     async def put_small(self, digest: Digest, data: bytes) -> None:
         """Store already-verified small content (a manifest) unless present."""
-        if await self.global_size(digest) is None:
+        if await self.global_size(digest, fresh=True) is None:
             await self.driver.put_content(paths.blob_data(digest), data)
 
     async def read_small(self, digest: Digest) -> bytes | None:

@@ -118,7 +118,34 @@ class ManifestStore:
         await self.links.write(paths.revision_link(name, manifest.digest), manifest.digest)
         if tag is not None:
             await self.tags.point(name, tag, manifest.digest)
-        self.cache.put(StoredManifest(manifest.digest, manifest.media_type, manifest.raw))
+        # Served as every worker would after a restart: the type the bytes declare.
+        self.cache.put(StoredManifest(manifest.digest, stored_media_type(manifest.raw), manifest.raw))
+
+    async def revisions(self, name: str) -> list[Digest]:
+        """Digests of every manifest linked in `name`."""
+        found = []
+        for alg_key in await self.links.children(paths.revisions_dir(name)):
+            for hex_key in await self.links.children(alg_key):
+                text = f"{alg_key.rsplit('/', 1)[-1]}:{hex_key.rsplit('/', 1)[-1]}"
+                if Digest.is_valid(text):
+                    found.append(Digest.parse(text))
+        return found
+
+    async def index_existing_referrers(self, name: str) -> None:
+        """Add every stored manifest with a subject to the referrers index.
+
+        A repository without manifests is left alone: a GET must not create
+        storage for any name a client cares to ask about."""
+        revisions = await self.revisions(name)
+        if not revisions:
+            return
+        for digest in revisions:
+            try:
+                entry = await self.get(name, digest, linked=True)
+                await self.referrers.add(name, parse_manifest(entry.raw, digest=digest))
+            except (OciError, TypeError, ValueError, AttributeError, RecursionError):
+                continue  # data missing or not a manifest we can read: nothing to index
+        await self.referrers.mark_indexed(name)
 
     async def delete(self, name: str, digest: Digest) -> None:
         """Unlink a manifest, its tags and its referrers entry; MANIFEST_UNKNOWN if absent."""

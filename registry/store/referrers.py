@@ -3,7 +3,9 @@ manifests whose `subject` names it.
 
 It is kept up to date when a manifest is put or deleted, so answering the
 referrers API reads one small file per referrer instead of scanning every
-manifest in the repository.
+manifest in the repository. A repository written by another registry (e.g.
+Distribution 2.8.2, which keeps no such index) is scanned once, on its
+first referrers request, and then marked as indexed.
 """
 from __future__ import annotations
 
@@ -33,6 +35,16 @@ class ReferrersIndex:
     def __init__(self, driver: StorageDriver, links: Links):
         self.driver = driver
         self.links = links
+        self._indexed: set[str] = set()  # the marker is never removed: remember it
+
+    async def is_indexed(self, name: str) -> bool:
+        if name not in self._indexed and await self.driver.exists(paths.referrers_marker(name)):
+            self._indexed.add(name)
+        return name in self._indexed
+
+    async def mark_indexed(self, name: str) -> None:
+        await self.driver.put_content(paths.referrers_marker(name), b"1")
+        self._indexed.add(name)
 
     async def add(self, name: str, manifest: Manifest) -> None:
         if manifest.subject is None:

@@ -11,6 +11,9 @@ from .. import paths
 from .links import Links
 
 
+_OWN_DIRS = {"_layers", "_manifests", "_uploads"}  # not `_referrers`: only pyreg's index
+
+
 class TagStore:
     def __init__(self, links: Links):
         self.links = links
@@ -42,7 +45,7 @@ class TagStore:
         are deleted a repository that still holds blobs has no `_manifests`;
         it exists all the same, with no tags (as under Distribution)."""
         children = await self.links.children(paths.repository(name))
-        return any(key.rsplit("/", 1)[-1].startswith("_") for key in children)
+        return any(key.rsplit("/", 1)[-1] in _OWN_DIRS for key in children)
 
     async def pointing_at(self, name: str, digest: Digest) -> list[str]:
         found = []

@@ -99,3 +99,15 @@ def test_error_body_round_trip():
     body = OciError(ErrorCode.BLOB_UNKNOWN, detail={"digest": "x"}).to_body()
     [err] = parse_error_body(body, 404)
     assert err.code is ErrorCode.BLOB_UNKNOWN and err.detail == {"digest": "x"}
+
+
+@pytest.mark.parametrize("text", ["name\n", f"sha256:{HEX}\n"])
+def test_trailing_newline_is_not_valid(text):
+    assert not is_valid_name(text) and not Digest.is_valid(text)
+
+
+def test_descriptor_with_non_list_urls_is_manifest_invalid():
+    raw = _manifest(layers=[{"mediaType": mt.OCI_LAYER, "digest": f"sha256:{HEX}", "size": 1, "urls": 5}])
+    with pytest.raises(OciError) as info:
+        parse_manifest(raw, mt.OCI_MANIFEST)
+    assert info.value.code is ErrorCode.MANIFEST_INVALID

@@ -44,7 +44,9 @@ ROWS = [
     Row("delete-unknown", "DELETE", R + "/{missing}", 404, "BLOB_UNKNOWN"),
     Row("delete-bad-digest", "DELETE", R + "/sha256:zz", 400, "DIGEST_INVALID"),
     Row("wrong-method", "PUT", R + "/{layer}", 405, "UNSUPPORTED"),
-    Row("no-such-endpoint", "GET", "/v2/seed/repo/nothing", 404),
+    Row("no-such-endpoint", "GET", "/v2/seed/repo/nothing", 404, "UNSUPPORTED"),
+    Row("range-unsatisfiable-small", "GET", R + "/{config}", 416, headers={"Range": "bytes=-0"},
+        expect_headers={"Content-Range": lambda v: v.startswith("bytes */")}),
 ]
 
 
@@ -69,3 +71,19 @@ async def test_deleted_blob_stays_for_other_repositories(client, seed):
     assert (await client.delete("/v2/seed/repo/blobs/{layer}".format(**seed))).status == 202
     still = await client.get("/v2/third/blobs/{layer}".format(**seed))
     assert await still.read() == seed["_layer_bytes"]
+
+
+RANGE_ROWS = [
+    Row(f"range-{label}", "GET", R + "/{layer}", status, headers={"Range": value})
+    for label, value, status in [
+        ("suffix-zero", "bytes=-0", 416), ("beyond-end", "bytes=999999999-", 416),
+        ("huge-numbers", "bytes=99999999999999999999999-99999999999999999999999", 416),
+        ("backwards", "bytes=20-10", 416), ("garbage", "bytes=garbage", 200),
+        ("many", "bytes=" + ",".join(f"{i}-{i}" for i in range(700)), 200),
+        ("suffix", "bytes=-10", 206), ("open-ended", f"bytes={300 * 1024 - 5}-", 206)]
+]
+
+
+@pytest.mark.parametrize("row", RANGE_ROWS, ids=str)
+async def test_blob_ranges(row, client, snapshot, seed):
+    await run_row(row, client, snapshot, seed)

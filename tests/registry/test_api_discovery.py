@@ -34,9 +34,9 @@ ROWS = [
         expect_headers={"Link": f'<{T}?n=1&last=c>; rel="next"'}),
     Row("tags-n-zero", "GET", T + "?n=0", 200, expect_json=tags()),
     Row("tags-n-large", "GET", T + "?n=10000", 200, expect_json=tags("a", "b", "c", "v1")),
-    Row("tags-n-too-large", "GET", T + "?n=10001", 400, "PAGINATION_NUMBER_INVALID"),
-    Row("tags-n-negative", "GET", T + "?n=-1", 400, "PAGINATION_NUMBER_INVALID"),
-    Row("tags-n-not-a-number", "GET", T + "?n=ten", 400, "PAGINATION_NUMBER_INVALID"),
+    Row("tags-n-too-large", "GET", T + "?n=10001", 400, "UNSUPPORTED"),
+    Row("tags-n-negative", "GET", T + "?n=-1", 400, "UNSUPPORTED"),
+    Row("tags-n-not-a-number", "GET", T + "?n=ten", 400, "UNSUPPORTED"),
     Row("tags-unknown-repo", "GET", "/v2/nobody/tags/list", 404, "NAME_UNKNOWN"),
     Row("tags-bad-name", "GET", "/v2/a..b/tags/list", 400, "NAME_INVALID"),
     Row("catalog", "GET", "/v2/_catalog", 200, expect_json={"repositories": ["other", "seed/repo"]}),
@@ -44,8 +44,8 @@ ROWS = [
         expect_headers={"Link": '</v2/_catalog?n=1&last=other>; rel="next"'}),
     Row("catalog-next", "GET", "/v2/_catalog?n=1&last=other", 200,
         expect_json={"repositories": ["seed/repo"]}, expect_headers={"Link": None}),
-    Row("catalog-n-too-large", "GET", "/v2/_catalog?n=1001", 400, "PAGINATION_NUMBER_INVALID"),
-    Row("catalog-n-garbage", "GET", "/v2/_catalog?n=1e3", 400, "PAGINATION_NUMBER_INVALID"),
+    Row("catalog-n-too-large", "GET", "/v2/_catalog?n=1001", 400, "UNSUPPORTED"),
+    Row("catalog-n-garbage", "GET", "/v2/_catalog?n=1e3", 400, "UNSUPPORTED"),
     Row("referrers", "GET", "/v2/seed/repo/referrers/{manifest}", 200,
         expect_json=referrers_index(), expect_headers={"Content-Type": mt.OCI_INDEX,
                                                        "OCI-Filters-Applied": None}),
@@ -92,3 +92,28 @@ async def test_repository_emptied_of_manifests_lists_no_tags(client, seed):
         assert (await client.delete(f"/v2/other/blobs/{blob}")).status == 202
     gone = await client.get("/v2/other/tags/list")
     assert gone.status == 404
+
+
+async def test_foreign_manifests_are_indexed_on_first_referrers_request(client, driver, seed):
+    """A manifest written straight into storage (as Distribution would) is
+    found by the referrers API once: the index is backfilled and marked."""
+    from ocispec.digest import Digest
+    from registry import paths
+
+    from .seed import descriptor, image_manifest, sha256
+    assert not await driver.exists(paths.referrers_marker("other"))  # never asked yet
+    subject = descriptor(mt.OCI_MANIFEST, b"subject")
+    raw = image_manifest(seed["_config_bytes"], [], subject=subject, artifactType="x/foreign")
+    digest = Digest.parse(sha256(raw))
+    await driver.put_content(paths.blob_data(digest), raw)
+    await driver.put_content(paths.revision_link("other", digest), str(digest).encode())
+    response = await client.get(f"/v2/other/referrers/{subject['digest']}")
+    assert [m["digest"] for m in (await response.json(content_type=None))["manifests"]] == [str(digest)]
+    assert await driver.exists(paths.referrers_marker("other"))
+
+
+async def test_referrers_of_unknown_repository_store_nothing(client, snapshot, seed):
+    before = await snapshot()
+    response = await client.get("/v2/never/pushed/referrers/{manifest}".format(**seed))
+    assert response.status == 200 and (await response.json(content_type=None))["manifests"] == []
+    assert await snapshot() == before

@@ -14,7 +14,7 @@ ROWS = [
                         ("dotdot-only", ".."), ("upper", "Seed/Repo"), ("too-long", LONG),
                         ("empty-component", "a//b"), ("leading-underscore", "_uploads/x"),
                         ("trailing-dash", "repo-"), ("space", "re%20po"), ("nul", "re%00po"),
-                        ("backslash", "a%5Cb")]
+                        ("newline", "repo%0A"), ("backslash", "a%5Cb")]
     for kind, method, path in [("manifest", "GET", "/v2/{name}/manifests/v1"),
                                ("blob", "HEAD", "/v2/{name}/blobs/{{layer}}"),
                                ("upload", "POST", "/v2/{name}/blobs/uploads/"),

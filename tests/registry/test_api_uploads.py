@@ -54,6 +54,7 @@ ROWS = [
         expect_headers={"Range": "0-9", "Location": U + "/{upload}", "Docker-Upload-UUID": "{upload}"}),
     Row("status-unknown", "GET", U + "/{unknown_upload}", 404, "BLOB_UPLOAD_UNKNOWN"),
     Row("status-not-a-uuid", "GET", U + "/not-a-uuid", 404, "BLOB_UPLOAD_UNKNOWN"),
+    Row("status-uuid-newline", "GET", U + "/{upload}%0A", 404, "BLOB_UPLOAD_UNKNOWN"),
     Row("status-traversal", "GET", U + "/..%2F..%2F_layers", 404, "BLOB_UPLOAD_UNKNOWN"),
     Row("status-other-repo", "GET", "/v2/other/blobs/uploads/{upload}", 404, "BLOB_UPLOAD_UNKNOWN"),
     Row("patch-in-order", "PATCH", U + "/{upload}", 202, body=b"abcdefghij",
@@ -61,17 +62,17 @@ ROWS = [
         expect_headers={"Range": "0-19", "Location": U + "/{upload}"}),
     Row("patch-streamed", "PATCH", U + "/{upload}", 202, body=b"abcdefghij",
         expect_headers={"Range": "0-19"}),
-    Row("patch-out-of-order", "PATCH", U + "/{upload}", 416, "RANGE_INVALID", body=b"abcdefghij",
+    Row("patch-out-of-order", "PATCH", U + "/{upload}", 416, "BLOB_UPLOAD_INVALID", body=b"abcdefghij",
         headers={"Content-Range": "0-9"},
         expect_headers={"Range": "0-9", "Location": U + "/{upload}"},
         then=(("GET", U + "/{upload}", 204),)),
-    Row("patch-gap", "PATCH", U + "/{upload}", 416, "RANGE_INVALID", body=b"abcdefghij",
+    Row("patch-gap", "PATCH", U + "/{upload}", 416, "BLOB_UPLOAD_INVALID", body=b"abcdefghij",
         headers={"Content-Range": "20-29"}),
-    Row("patch-garbled-range", "PATCH", U + "/{upload}", 416, "RANGE_INVALID", body=b"abcdefghij",
+    Row("patch-garbled-range", "PATCH", U + "/{upload}", 416, "BLOB_UPLOAD_INVALID", body=b"abcdefghij",
         headers={"Content-Range": "ten-twenty"}),
-    Row("patch-backwards-range", "PATCH", U + "/{upload}", 416, "RANGE_INVALID", body=b"abcdefghij",
+    Row("patch-backwards-range", "PATCH", U + "/{upload}", 416, "BLOB_UPLOAD_INVALID", body=b"abcdefghij",
         headers={"Content-Range": "19-10"}),
-    Row("patch-length-mismatch", "PATCH", U + "/{upload}", 416, "RANGE_INVALID", body=b"abcde",
+    Row("patch-length-mismatch", "PATCH", U + "/{upload}", 416, "BLOB_UPLOAD_INVALID", body=b"abcde",
         headers={"Content-Range": "10-19"}),
     Row("patch-unknown", "PATCH", U + "/{unknown_upload}", 404, "BLOB_UPLOAD_UNKNOWN", body=b"x"),
     Row("finish", "PUT", U + "/{upload}?digest={upload_digest}", 201,
@@ -125,3 +126,16 @@ async def test_racing_chunks_take_turns(client, seed):
     assert sorted([first.status, second.status]) == [202, 416]
     done = await client.put(f"{location}?digest={seed['upload_plus']}")
     assert done.status == 201
+
+
+async def test_repushing_stored_content_is_verified_not_rewritten(client, snapshot, seed):
+    before = await snapshot()
+    layer = seed["_layer_bytes"]
+    again = await client.post(f"/v2/seed/repo/blobs/uploads/?digest={seed['layer']}", data=layer)
+    assert again.status == 201 and await snapshot() == before
+    lie = await client.post(f"/v2/seed/repo/blobs/uploads/?digest={seed['layer']}", data=layer[:-1])
+    assert lie.status == 400 and (await lie.json())["errors"][0]["code"] == "DIGEST_INVALID"
+    elsewhere = await client.post(f"/v2/new/repo/blobs/uploads/?digest={seed['layer']}", data=layer)
+    assert elsewhere.status == 201
+    assert await snapshot() - before == {f"docker/registry/v2/repositories/new/repo/_layers/sha256/"
+                                         f"{seed['layer'][7:]}/link"}

@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -105,3 +106,55 @@ def test_a_crashed_worker_is_replaced(tmp_path):
         assert len(current) == 2 and victim not in current
         status, _, _ = call(url, "GET", "/v2/")
         assert status == 200
+
+
+def _race_one_offset(url: str, location: str, racers: int) -> list[int]:
+    chunks = [bytes([65 + i]) * (1 << 20) for i in range(racers)]
+    barrier, statuses = threading.Barrier(racers), [0] * racers
+
+    def patch(i: int) -> None:
+        barrier.wait()
+        statuses[i] = call(url, "PATCH", location, chunks[i],
+                           {"Content-Range": f"0-{len(chunks[i]) - 1}"})[0]
+
+    threads = [threading.Thread(target=patch, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_racing_chunks_across_workers_take_turns(tmp_path):
+    """Same offset, four clients, two processes: one chunk lands, the rest get 416,
+    and the session then holds exactly the winner's bytes."""
+    with pyreg_server(tmp_path / "storage", ["--workers", "2"]) as url:
+        for _ in range(4):
+            status, headers, _ = call(url, "POST", "/v2/race/blobs/uploads/")
+            statuses = _race_one_offset(url, headers["Location"], 4)
+            assert sorted(statuses) == [202, 416, 416, 416], statuses
+            winner = bytes([65 + statuses.index(202)]) * (1 << 20)
+            digest = "sha256:" + hashlib.sha256(winner).hexdigest()
+            assert call(url, "PUT", f"{headers['Location']}?digest={digest}")[0] == 201
+
+
+async def test_upload_locks_exclude_each_other_and_degrade_without_a_directory(tmp_path):
+    import asyncio
+
+    from registry.store.upload_locks import UploadLocks
+    first, second = UploadLocks(str(tmp_path / "locks")), UploadLocks(str(tmp_path / "locks"))
+    order = []
+
+    async def hold(locks, label):
+        async with locks.hold("0b6f5a9e-0000-4000-8000-000000000000"):
+            order.append(f"{label} in")
+            await asyncio.sleep(0.05)
+            order.append(f"{label} out")
+
+    await asyncio.gather(hold(first, "a"), hold(second, "b"))  # two "processes": two flocks
+    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+    (tmp_path / "file").write_text("")
+    degraded = UploadLocks(str(tmp_path / "file" / "locks"))  # cannot create: in-process only
+    assert degraded.directory is None
+    async with degraded.hold("x"):
+        pass

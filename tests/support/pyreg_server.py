@@ -21,22 +21,25 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextlib.contextmanager
-def pyreg_server(storage: Path | str, args: Sequence[str] = (), env: dict | None = None,
+def pyreg_server(storage: Path | str | None, args: Sequence[str] = (), env: dict | None = None,
                  port: int | None = None, stderr=subprocess.DEVNULL) -> Iterator[str]:
-    """Start `python -m pyreg_cli.main serve` over `storage`; yields its base URL."""
+    """Start `python -m pyreg_cli.main serve` over `storage` (a directory, or
+    None to take the storage from a `--config` in args); yields its base URL."""
     with pyreg_process(storage, args, env, port, stderr) as (url, _process):
         yield url
 
 
 @contextlib.contextmanager
-def pyreg_process(storage: Path | str, args: Sequence[str] = (), env: dict | None = None,
+def pyreg_process(storage: Path | str | None, args: Sequence[str] = (), env: dict | None = None,
                   port: int | None = None,
                   stderr=subprocess.DEVNULL) -> Iterator[tuple[str, subprocess.Popen]]:
     """Like pyreg_server, but yields (url, process) for tests that inspect the process."""
     port = port or free_port()
-    Path(storage).mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pyreg_cli.main", "serve", "--addr", f"127.0.0.1:{port}",
-               "--storage", str(storage), *args]
+    command = [sys.executable, "-m", "pyreg_cli.main", "serve", "--addr", f"127.0.0.1:{port}"]
+    if storage is not None:
+        Path(storage).mkdir(parents=True, exist_ok=True)
+        command += ["--storage", str(storage)]
+    command += list(args)
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")]))
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment,

@@ -1,0 +1,63 @@
+"""Upload purging: abandoned sessions older than the configured age go away."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from registry import paths
+from registry.config import ConfigError, PurgePolicy, config_from_dict, parse_duration
+from registry.maintenance import parse_started_at, purge_uploads
+from registry.store import RegistryStore
+from storage_backends.filesystem import FilesystemDriver
+from storage_backends.memory import MemoryDriver
+
+DAY = 24 * 3600
+
+
+@pytest.fixture(params=["memory", "filesystem"])
+def store(request, tmp_path):
+    driver = MemoryDriver() if request.param == "memory" else FilesystemDriver(tmp_path)
+    return RegistryStore(driver)
+
+
+async def _age(store: RegistryStore, name: str, upload_id: str, days: float) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.123456789Z", time.gmtime(time.time() - days * DAY))
+    await store.driver.put_content(paths.upload_started_at(name, upload_id), stamp.encode())
+
+
+async def test_only_old_sessions_are_purged(store):
+    old = await store.uploads.start("team/app")
+    fresh = await store.uploads.start("team/app")
+    elsewhere = await store.uploads.start("other")
+    await _age(store, "team/app", old, 8)
+    await _age(store, "other", elsewhere, 30)
+    purged = await purge_uploads(store, PurgePolicy())
+    assert sorted(purged) == sorted([f"team/app/{old}", f"other/{elsewhere}"])
+    assert await store.uploads.offset("team/app", fresh) == 0
+    for name, upload_id in (("team/app", old), ("other", elsewhere)):
+        with pytest.raises(Exception, match="BLOB_UPLOAD_UNKNOWN"):
+            await store.uploads.offset(name, upload_id)
+
+
+async def test_dry_run_only_reports(store):
+    old = await store.uploads.start("team/app")
+    await _age(store, "team/app", old, 8)
+    assert await purge_uploads(store, PurgePolicy(dry_run=True)) == [f"team/app/{old}"]
+    assert await store.uploads.offset("team/app", old) == 0
+
+
+def test_started_at_formats():
+    assert parse_started_at("1970-01-02T00:00:00Z") == DAY
+    assert parse_started_at("1970-01-02T00:00:00.999999999Z") == DAY  # Distribution's nanoseconds
+    assert parse_started_at("garbage") is None
+
+
+def test_purge_configuration():
+    config = config_from_dict({"storage": {"maintenance": {"uploadpurging": {
+        "enabled": True, "age": "1h30m", "interval": "10m", "dryrun": "true"}}}}, environ={})
+    assert config.upload_purging == PurgePolicy(True, 5400, 600, True)
+    assert config.storage == {"filesystem": {"rootdirectory": "./data"}}
+    assert parse_duration(90, "x") == 90
+    with pytest.raises(ConfigError, match="duration"):
+        parse_duration("3 days", "storage.maintenance.uploadpurging.age")
