@@ -49,6 +49,24 @@ def ensure_venv(extras: str) -> None:
     # about 15 ms at every interpreter start, which `pyreg run` cannot afford.
     run([str(VENV_PYTHON), "-m", "pip", "install", "-q", "-e", f"{HERE}[{extras}]",
          "--config-settings", "editable_mode=compat"])
+    write_console_script()
+
+
+LEAN_SCRIPT = """#!{python}
+import sys
+from pyreg_cli.main import main
+sys.exit(main())
+"""
+
+
+def write_console_script() -> None:
+    """Replace pip's `pyreg` launcher with one that skips its `import re`
+    (6 ms of every `pyreg run`); it does the same thing otherwise."""
+    script = VENV / "bin" / "pyreg"
+    temp = script.with_suffix(".tmp")
+    temp.write_text(LEAN_SCRIPT.format(python=VENV_PYTHON))
+    temp.chmod(0o755)
+    temp.replace(script)
 
 
 def missing_debian_packages() -> list[str]:

@@ -10,9 +10,12 @@
 
     sudo python3 -m bench.runtime [--runs N] [--unpack-mb MB] [--workdir DIR]
 
-pyreg runs from a virtual environment made here (the README's install makes
-one too): the machine's global interpreter starts several times slower.
-Prints medians and the ratio pyreg/peer (below 1 means pyreg is faster).
+pyreg runs as users run it: the checkout's `.venv/bin/pyreg` (made by
+`python3 bootstrap.py`, or `python3 -m venv .venv && .venv/bin/pip install
+-e '.[fast,test]' --config-settings editable_mode=compat`), else the `pyreg`
+on PATH, else `python -m pyreg_cli.main`; the output names the interpreter.
+Prints medians, the ratio pyreg/peer (below 1 means pyreg is faster) and the
+CPU time (user + system) per start.
 """
 from __future__ import annotations
 
@@ -45,10 +48,10 @@ PODMAN_FLAGS = ["--rm", "--network", "none", "--runtime", "runc",
 MiB = 1 << 20
 
 
-CPU_TIMES: dict[str, list[float]] = {}  # command name -> CPU seconds per run (user + system)
+CPU_TIMES: dict[str, list[float]] = {}  # label -> CPU seconds per run (user + system)
 
 
-def timed(command: list[str], runs: int, env: dict | None = None) -> list[float]:
+def timed(command: list[str], runs: int, env: dict | None = None, label: str = "") -> list[float]:
     """Wall-clock seconds per run; CPU time goes to CPU_TIMES (on a shared,
     busy machine it says more than the wall clock)."""
     times = []
@@ -58,53 +61,72 @@ def timed(command: list[str], runs: int, env: dict | None = None) -> list[float]
         result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, env=env)
         times.append(time.perf_counter() - began)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        CPU_TIMES.setdefault(Path(command[0]).name, []).append(
+        CPU_TIMES.setdefault(label or Path(command[0]).name, []).append(
             after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if result.returncode != 0:
             raise SystemExit(f"{command[0]} failed: {result.stderr.decode()[-500:]}")
     return times
 
 
-def make_venv(workdir: Path) -> Path:
-    """A venv whose site-packages points at this checkout; returns its pyreg script."""
-    venv = workdir / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = next((venv / "lib").glob("python3*/site-packages"))
-    (site / "pyreg-checkout.pth").write_text(f"{REPO}\n")
-    script = venv / "bin" / "pyreg"
-    script.write_text(f"#!{venv}/bin/python\nimport sys\nfrom pyreg_cli.main import main\n"
-                      "sys.exit(main())\n")
-    script.chmod(0o755)
-    return script
+def pyreg_command() -> tuple[list[str], str, str]:
+    """The pyreg command a user runs, its interpreter, and a description."""
+    candidates = [REPO / ".venv" / "bin" / "pyreg", shutil.which("pyreg")]
+    for script in candidates:
+        if script and os.access(script, os.X_OK):
+            with open(script, "rb") as handle:
+                first = handle.readline().decode(errors="replace").strip()
+            interpreter = first[2:].strip() if first.startswith("#!") else sys.executable
+            return ([str(script)], interpreter,
+                    f"{script} (interpreter {interpreter}, {_version(interpreter)})")
+    return ([sys.executable, "-m", "pyreg_cli.main"], sys.executable,
+            f"{sys.executable} -m pyreg_cli.main ({_version(sys.executable)}; no .venv: "
+            "run `python3 bootstrap.py` for the interpreter users get)")
+
+
+def _version(interpreter: str) -> str:
+    try:
+        out = subprocess.run([interpreter, "-c", "import sys; print(sys.version.split()[0], "
+                              "'venv' if sys.prefix != sys.base_prefix else 'no venv')"],
+                             capture_output=True, text=True, timeout=30)
+    except OSError:
+        return "unknown"
+    return " ".join(out.stdout.split()) or "unknown"
 
 
 def startup(workdir: Path, runs: int) -> list[tuple[str, float]]:
     """pyreg and runc runs alternate, so a busy machine slows both alike."""
     root = workdir / "pyreg-root"
     build_busybox_image(root)
-    pyreg = make_venv(workdir)
+    pyreg, interpreter, description = pyreg_command()
+    print(f"pyreg measured: {description}")
+    print("load average (1, 5, 15 min) before: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    base = [str(pyreg), "--root", str(root)]
+    base = pyreg + ["--root", str(root)]
     pyreg_run = base + ["run", "--rm", "busybox", "true"]
-    timed(pyreg_run, 3, env)  # unpack, cache the resolution, write bytecode
+    timed(pyreg_run, 3, env, label="warm-up")  # unpack, cache the resolution, write bytecode
     bundle = workdir / "bundle"
     subprocess.run(base + ["bundle", "busybox", str(bundle), "true"], check=True,
                    capture_output=True, env=env)
     runc = shutil.which("runc") or "/usr/sbin/runc"
     have_runc = os.path.exists(runc)
-    ours, theirs = [], []
+    ours, theirs, bare = [], [], []
     for index in range(runs + 2):
-        ours += timed(pyreg_run, 1, env)
+        ours += timed(pyreg_run, 1, env, label="pyreg")
         if have_runc:
-            theirs += timed([runc, "run", "--bundle", str(bundle), f"bench-{os.getpid()}-{index}"], 1)
+            theirs += timed([runc, "run", "--bundle", str(bundle), f"bench-{os.getpid()}-{index}"], 1,
+                            label="runc")
+        bare += timed([interpreter, "-c", "pass"], 1, env, label="python -c pass")
     results = [("pyreg run --rm busybox true", statistics.median(ours[2:]))]
     if have_runc:
         results.append(("runc run (same image bundle)", statistics.median(theirs[2:])))
+    # not a peer: the floor under pyreg, the interpreter starting and stopping
+    results.append(("(for reference: python -c pass, same interpreter)", statistics.median(bare[2:])))
     results += podman_startup(root, runs)
-    cpu = {name: statistics.median(values[3:] or values) for name, values in CPU_TIMES.items()}
+    print("load average (1, 5, 15 min) after: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
+    CPU_TIMES.pop("warm-up", None)
+    cpu = {name: statistics.median(values[2:] or values) for name, values in CPU_TIMES.items()}
     print("CPU time per start (user+system, median): "
-          + ", ".join(f"{name} {seconds * 1000:.1f} ms" for name, seconds in cpu.items()),
-          file=sys.stderr)
+          + ", ".join(f"{name} {seconds * 1000:.1f} ms" for name, seconds in cpu.items()))
     return results
 
 
@@ -120,9 +142,10 @@ def podman_startup(root: Path, runs: int) -> list[tuple[str, float]]:
     image = pulled.stdout.strip().splitlines()[-1]
     command = [podman, "run", *PODMAN_FLAGS, image, "true"]
     try:
-        timed(command, 2)
+        timed(command, 2, label="podman warm-up")
+        CPU_TIMES.pop("podman warm-up", None)
         return [("podman run --rm --network none --runtime runc",
-                 statistics.median(timed(command, max(3, runs // 2))))]
+                 statistics.median(timed(command, max(3, runs // 2), label="podman")))]
     finally:
         subprocess.run([podman, "rmi", "-f", image], capture_output=True)
 
@@ -220,7 +243,8 @@ def report(title: str, rows: list[tuple[str, float]]) -> None:
     print(f"\n{title}")
     ours = rows[0][1]
     for name, seconds in rows:
-        ratio = "" if name == rows[0][0] else f"   pyreg/peer = {ours / seconds:.2f}"
+        is_peer = name != rows[0][0] and not name.startswith("(")
+        ratio = f"   pyreg/peer = {ours / seconds:.2f} (pyreg {seconds / ours:.1f}x as fast)" if is_peer else ""
         print(f"  {name:<52} {seconds * 1000:9.1f} ms{ratio}")
 
 

@@ -5,45 +5,18 @@ starts fast; a missing image is pulled through `puller`, imported on demand.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import re
 import sys
 
 from pyreg_cli.main import CliError
+from pyreg_cli.run_args import HOSTNAME_PATTERN, RUN_ONLY_OPTIONS, RUN_OPTIONS, ParsedArgs, parse_run_tokens
 
 EXIT_RUN_FAILED = 125
-_HOSTNAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$")
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)([bkmg]?)b?$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-class _Formatter(argparse.HelpFormatter):
+def _formatter(prog: str):
     """A fixed help width: argparse makes a formatter for every option added,
     and the default one asks the terminal for its size each time (slow)."""
-
-    def __init__(self, prog: str):
-        super().__init__(prog, width=int(os.environ.get("COLUMNS") or 100))
-
-
-def memory_size(text: str) -> int:
-    match = _SIZE.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r} (e.g. 64m, 1g)")
-    value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-    if value < 6 * 1024 * 1024:
-        raise argparse.ArgumentTypeError("minimum memory limit allowed is 6MB")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
-    return value
+    import argparse
+    return argparse.HelpFormatter(prog, width=int(os.environ.get("COLUMNS") or 100))
 
 
 def read_env_files(paths: list[str]) -> list[str]:
@@ -65,6 +38,11 @@ def expand_env(items: list[str]) -> list[str]:
     return [item if "=" in item else f"{item}={os.environ.get(item, '')}" for item in items]
 
 
+def _valid_hostname(name: str) -> bool:
+    import re
+    return re.fullmatch(HOSTNAME_PATTERN, name) is not None  # fullmatch: `$` would allow a final \n
+
+
 def run_options(args):
     from runtime.spec import RunOptions, SpecError, Volume
     try:
@@ -74,7 +52,7 @@ def run_options(args):
     for volume in volumes:
         if not os.path.exists(volume.host):
             raise CliError(f"volume source {volume.host} does not exist", EXIT_RUN_FAILED)
-    if args.hostname and not _HOSTNAME.match(args.hostname):
+    if args.hostname and not _valid_hostname(args.hostname):
         raise CliError(f"invalid hostname {args.hostname!r}: letters, digits, '.' and '-', "
                        "at most 63", EXIT_RUN_FAILED)
     entrypoint = None
@@ -120,11 +98,31 @@ def pull_image(args) -> None:
     except ImportError:
         raise CliError(f"image {args.image!r} not found locally", EXIT_RUN_FAILED) from None
     print(f"Unable to find image '{args.image}' locally", file=sys.stderr)
+    import argparse
     pull_args = argparse.Namespace(root=args.root, insecure=False, ca_cert=None,
                                    debug=args.debug, quiet=False)
     progress = make_progress(False)
     run_with_transport(pull_args, lambda t: ops.pull(LocalStore(args.root), args.image, t,
                                                      ops.PullOptions(), progress))
+
+
+def end_program(code: int) -> int:
+    """When this process is the `pyreg` program, end it here: the container
+    is gone and its state recorded, and the interpreter's own teardown (a
+    garbage collection, then every module freed) would cost more CPU than
+    the container's whole start. Called in-process (tests), just return."""
+    main_module = sys.modules.get("__main__")
+    from pyreg_cli import main as cli
+    if getattr(main_module, "main", None) is not cli.main:
+        return code
+    import atexit
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def cmd_run(args) -> int:
@@ -137,46 +135,59 @@ def cmd_run(args) -> int:
             from runtime.shim import start_detached
             start_detached(prepared, args.init)
             print(prepared.container.id)
-            return 0
+            return end_program(0)
         if args.tty:
             from runtime.terminal import run_with_terminal
-            return run_with_terminal(prepared, args.interactive, args.init)
+            return end_program(run_with_terminal(prepared, args.interactive, args.init))
         stdin = 0 if args.interactive else os.open(os.devnull, os.O_RDONLY)
-        return supervise(prepared, process.Stdio(stdin, 1, 2), args.init)
+        return end_program(supervise(prepared, process.Stdio(stdin, 1, 2), args.init))
     except runtime_errors() as err:
         code = getattr(err, "exit_code", EXIT_RUN_FAILED)
         raise CliError(describe(err), code if code in (126, 127) else EXIT_RUN_FAILED) from None
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, for_run: bool = True) -> None:
-    parser.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--env-file", action="append", default=[], metavar="FILE")
-    parser.add_argument("-w", "--workdir", metavar="DIR")
-    parser.add_argument("-u", "--user", metavar="USER[:GROUP]")
-    parser.add_argument("--entrypoint", metavar="CMD")
-    parser.add_argument("-v", "--volume", action="append", default=[], metavar="HOST:CTR[:ro]")
-    parser.add_argument("--hostname", metavar="NAME")
-    parser.add_argument("--read-only", action="store_true", help="mount the rootfs read-only")
-    parser.add_argument("--network", choices=("none", "host"), default="none",
-                        help="none: own namespace with loopback only (default); host: the host's")
-    parser.add_argument("-m", "--memory", type=memory_size, metavar="BYTES")
-    parser.add_argument("--cpus", type=positive_float)
-    parser.add_argument("--pids-limit", type=int, metavar="N")
-    parser.add_argument("-t", "--tty", action="store_true")
-    if for_run:
-        parser.add_argument("--rm", action="store_true", help="remove the container when it exits")
-        parser.add_argument("-d", "--detach", action="store_true")
-        parser.add_argument("--name")
-        parser.add_argument("-i", "--interactive", action="store_true")
-        parser.add_argument("--init", action="store_true", help="run a reaping init as PID 1")
-        parser.add_argument("--runtime", choices=("pyreg", "runc", "crun"), default="pyreg")
-        parser.add_argument("--pull", choices=("missing", "never"), default="missing")
+def add_run_arguments(parser, for_run: bool = True) -> None:
+    import argparse
+    for option in RUN_OPTIONS + (RUN_ONLY_OPTIONS if for_run else ()):
+        parser.add_argument(*option.flags, **option.argparse_kwargs())
     parser.add_argument("image", help="a local image: name, digest or id"
                         + (" (pulled when missing)" if for_run else ""))
     if not for_run:
         parser.add_argument("directory", help="the bundle directory to write")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="command and arguments (default: the image's Entrypoint and Cmd)")
+
+
+def parse_fast(argv: list[str]) -> ParsedArgs | None:
+    """`[--root DIR] [--debug] run [options] IMAGE [COMMAND...]` parsed as
+    argparse would, without importing or building argparse; None for
+    anything else (help, errors, `--`, abbreviations, `-eX=1`), which the
+    caller then hands to argparse for the same result or message."""
+    values, index = {"root": None, "debug": False}, 0
+    while index < len(argv) and argv[index].startswith("-"):
+        token = argv[index]
+        if token == "--debug":
+            values["debug"], index = True, index + 1
+        elif token.startswith("--root="):
+            values["root"], index = token[len("--root="):], index + 1
+        elif token == "--root" and index + 1 < len(argv) and not argv[index + 1].startswith("-"):
+            values["root"], index = argv[index + 1], index + 2
+        else:
+            return None
+    if argv[index:index + 1] != ["run"]:
+        return None
+    run = parse_run_fast(argv[index + 1:])
+    return None if run is None else ParsedArgs(**values, **run.__dict__)
+
+
+def parse_run_fast(tokens: list[str]) -> ParsedArgs | None:
+    """The part after `run`, as above."""
+    if "--" in tokens:
+        return None
+    parsed = parse_run_tokens(tokens)
+    if parsed is not None:
+        parsed.func = cmd_run
+    return parsed
 
 
 def cmd_bundle(args) -> int:
@@ -189,15 +200,29 @@ def cmd_bundle(args) -> int:
     return 0
 
 
+def lazy_parser(subparsers, name: str, func, add_arguments, fast=None, **kwargs):
+    """A verb's parser whose arguments are added when it is first used: a
+    `pyreg run` would otherwise spend a millisecond on seven other verbs.
+    `fast(tokens)`, if given, parses the common forms without them."""
+    parser = subparsers.add_parser(name, formatter_class=_formatter, **kwargs)
+    parser.set_defaults(func=func)
+
+    def parse_known_args(args=None, namespace=None):
+        parsed = fast(args) if fast is not None and args is not None and namespace is None else None
+        if parsed is not None:
+            return parsed, []
+        del parser.parse_known_args  # the class's own method from now on
+        add_arguments(parser)
+        return parser.parse_known_args(args, namespace)
+    parser.parse_known_args = parse_known_args
+    return parser
+
+
 def register(subparsers) -> None:
-    run = subparsers.add_parser("run", help="run a command in a new container",
-                                formatter_class=_Formatter)
-    add_run_arguments(run)
-    run.set_defaults(func=cmd_run)
-    bundle = subparsers.add_parser("bundle", formatter_class=_Formatter,
-                                   help="write an OCI runtime bundle (config.json + rootfs)")
-    add_run_arguments(bundle, for_run=False)
-    bundle.set_defaults(func=cmd_bundle)
+    lazy_parser(subparsers, "run", cmd_run, add_run_arguments, fast=parse_run_fast,
+                help="run a command in a new container")
+    lazy_parser(subparsers, "bundle", cmd_bundle, lambda p: add_run_arguments(p, for_run=False),
+                help="write an OCI runtime bundle (config.json + rootfs)")
     register_lifecycle(subparsers)
 
 
@@ -294,31 +319,47 @@ def cmd_exec(args) -> int:
 
 
 def register_lifecycle(subparsers) -> None:
-    ps = subparsers.add_parser("ps", help="list containers")
+    lazy_parser(subparsers, "ps", cmd_ps, _ps_arguments, help="list containers")
+    lazy_parser(subparsers, "logs", cmd_logs, _logs_arguments,
+                help="show a detached container's output")
+    lazy_parser(subparsers, "stop", cmd_stop, _stop_arguments,
+                help="SIGTERM, then SIGKILL after a grace period")
+    lazy_parser(subparsers, "kill", cmd_kill, _kill_arguments, help="send a signal (default KILL)")
+    lazy_parser(subparsers, "rm", cmd_rm, _rm_arguments, help="remove containers")
+    lazy_parser(subparsers, "exec", cmd_exec, _exec_arguments,
+                help="run a command in a running container")
+
+
+def _ps_arguments(ps) -> None:
     ps.add_argument("-a", "--all", action="store_true", help="include stopped containers")
     ps.add_argument("-q", "--quiet", action="store_true", help="only ids")
-    ps.set_defaults(func=cmd_ps)
-    logs = subparsers.add_parser("logs", help="show a detached container's output")
+
+
+def _logs_arguments(logs) -> None:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("container")
-    logs.set_defaults(func=cmd_logs)
-    stop = subparsers.add_parser("stop", help="SIGTERM, then SIGKILL after a grace period")
+
+
+def _stop_arguments(stop) -> None:
     stop.add_argument("-t", "--time", type=float, default=10.0, metavar="SECS")
     stop.add_argument("containers", nargs="+")
-    stop.set_defaults(func=cmd_stop)
-    kill = subparsers.add_parser("kill", help="send a signal (default KILL)")
+
+
+def _kill_arguments(kill) -> None:
     kill.add_argument("-s", "--signal", default="KILL")
     kill.add_argument("containers", nargs="+")
-    kill.set_defaults(func=cmd_kill)
-    rm = subparsers.add_parser("rm", help="remove containers")
+
+
+def _rm_arguments(rm) -> None:
     rm.add_argument("-f", "--force", action="store_true", help="kill a running container first")
     rm.add_argument("containers", nargs="+")
-    rm.set_defaults(func=cmd_rm)
-    exec_ = subparsers.add_parser("exec", help="run a command in a running container")
+
+
+def _exec_arguments(exec_) -> None:
+    import argparse
     exec_.add_argument("-e", "--env", action="append", default=[])
     exec_.add_argument("-w", "--workdir")
     exec_.add_argument("-u", "--user")
     exec_.add_argument("-i", "--interactive", action="store_true")
     exec_.add_argument("container")
     exec_.add_argument("command", nargs=argparse.REMAINDER)
-    exec_.set_defaults(func=cmd_exec)

@@ -6,7 +6,6 @@ inside the verb handlers, so `pyreg run` starts without loading them.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
@@ -22,6 +21,7 @@ VERB_OWNERS = {
                     "pyreg_cli.containers"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--root",)
+FAST_PARSERS = {"run": "pyreg_cli.containers"}
 
 
 class CliError(Exception):
@@ -52,8 +52,9 @@ def requested_verb(argv: list[str]) -> str | None:
     return None
 
 
-def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None):
     """The parser; with a known verb, only the module that owns it is loaded."""
+    import argparse
     parser = argparse.ArgumentParser(prog="pyreg", description="A container registry, client and runtime.")
     parser.add_argument("--root", default=None, help="local store directory (default: $PYREG_HOME, "
                         "/var/lib/pyreg for root, else ~/.local/share/pyreg)")
@@ -80,8 +81,12 @@ def one_line(err: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
-    parser = build_parser(requested_verb(argv))
-    args = parser.parse_args(argv)
+    verb = requested_verb(argv)
+    args = None
+    if verb in FAST_PARSERS:
+        args = importlib.import_module(FAST_PARSERS[verb]).parse_fast(argv)
+    if args is None:
+        args = build_parser(verb).parse_args(argv)
     args.root = args.root or default_root()
     debug = args.debug or bool(os.environ.get("PYREG_DEBUG"))
     try:

@@ -2,8 +2,6 @@
 capset(2), the same effect runc gets from libcap."""
 from __future__ import annotations
 
-import contextlib
-
 from . import linux
 
 CAPABILITY_NUMBERS = {name: number for number, name in enumerate((
@@ -19,10 +17,11 @@ CAPABILITY_NUMBERS = {name: number for number, name in enumerate((
 
 
 def last_capability() -> int:
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/sys/kernel/cap_last_cap") as handle:
+    try:
+        with open("/proc/sys/kernel/cap_last_cap", "rb") as handle:
             return int(handle.read())
-    return max(CAPABILITY_NUMBERS.values())
+    except (OSError, ValueError):
+        return max(CAPABILITY_NUMBERS.values())
 
 
 def mask(names: list[str]) -> int:
@@ -39,14 +38,15 @@ def drop_bounding(keep: int) -> None:
     this even a setuid binary cannot regain them. Needs CAP_SETPCAP."""
     for number in range(last_capability() + 1):
         if not keep & (1 << number):
-            with contextlib.suppress(OSError):  # EINVAL: the kernel lacks that one
+            try:
                 linux.prctl(linux.PR_CAPBSET_DROP, number)
+            except OSError:  # EINVAL: the kernel lacks that one
+                pass
 
 
 def apply(capabilities: dict) -> None:
-    """Set bounding, then effective/permitted/inheritable, from a spec's
-    `process.capabilities`."""
-    drop_bounding(mask(capabilities.get("bounding", [])))
+    """Set effective/permitted/inheritable from a spec's
+    `process.capabilities`; the caller has dropped the bounding set."""
     linux.capset(mask(capabilities.get("effective", [])),
                  mask(capabilities.get("permitted", [])),
                  mask(capabilities.get("inheritable", [])))

@@ -8,9 +8,9 @@ reads one small JSON file and imports nothing of the OCI machinery.
 """
 from __future__ import annotations
 
-import json
 import os
 
+from . import fastjson
 from .record import REQUIRED, Record
 
 CACHE_NAME = "image-cache.json"
@@ -42,8 +42,7 @@ def _cache_path(root: str) -> str:
 
 def _read(root: str) -> dict:
     try:
-        with open(_cache_path(root), "rb") as handle:
-            data = json.load(handle)
+        data = fastjson.load_file(_cache_path(root))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -88,7 +87,7 @@ def _remember(root: str, name: str, identity: list[int] | None, image: ResolvedI
     temp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(temp, "w") as handle:
-            handle.write(json.dumps(data))  # dumps: the C encoder; dump is pure Python
+            handle.write(fastjson.dumps(data))
         os.replace(temp, path)
     except OSError:
         pass  # a cache that cannot be written only costs speed

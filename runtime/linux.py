@@ -1,24 +1,83 @@
-"""The Linux system calls Python 3.11's os module lacks, through ctypes:
-unshare, setns, mount, umount2, pivot_root, sethostname and prctl.
+"""The Linux system calls Python 3.11's os module lacks, through libc:
+unshare, setns, mount, umount2, pivot_root, sethostname, prctl, capset, and
+the socket + ioctl that bring up loopback.
 
-Each wrapper raises OSError with errno, like the os module does, so callers
-handle failures the same way whatever the call.
+The binding uses `_ctypes`, the C half of ctypes, directly: the `ctypes`
+package defines dozens of types at import, two milliseconds of every
+`pyreg run`, and these calls need five. Each wrapper raises OSError with
+errno, like the os module does, so callers handle failures the same way
+whatever the call.
 """
 from __future__ import annotations
 
-import ctypes
 import os
+import sys
+
+import _ctypes
 
 
-def _load_libc() -> ctypes.CDLL:
-    try:
-        return ctypes.CDLL("libc.so.6", use_errno=True)  # glibc; no ldconfig subprocess
-    except OSError:
-        from ctypes.util import find_library
-        return ctypes.CDLL(find_library("c"), use_errno=True)
+class _Int(_ctypes._SimpleCData):
+    _type_ = "i"
 
 
-_libc = _load_libc()
+class _ULong(_ctypes._SimpleCData):
+    _type_ = "L"
+
+
+class _Long(_ctypes._SimpleCData):
+    _type_ = "l"
+
+
+class _CharPointer(_ctypes._SimpleCData):
+    _type_ = "z"  # bytes, or None for NULL
+
+
+class _Char(_ctypes._SimpleCData):
+    _type_ = "c"
+
+
+class _LibcFunction(_ctypes.CFuncPtr):
+    """A C function returning int that keeps errno for _ctypes.get_errno()."""
+    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+    _restype_ = _Int
+
+
+class _Libc:
+    """What CFuncPtr needs of a library: its dlopen handle."""
+
+    def __init__(self):
+        try:
+            self._handle = _ctypes.dlopen("libc.so.6", os.RTLD_NOW)  # glibc; no ldconfig subprocess
+        except OSError:
+            from ctypes.util import find_library
+            self._handle = _ctypes.dlopen(find_library("c"), os.RTLD_NOW)
+
+    def function(self, name: str, argtypes: tuple | None = None, restype=None) -> _LibcFunction:
+        function = _LibcFunction((name, self))
+        if argtypes is not None:  # ctypes then converts plain ints and bytes in C
+            function.argtypes = argtypes
+        if restype is not None:
+            function.restype = restype
+        return function
+
+
+def _buffer(data: bytearray):
+    """A C char array sharing data's memory, for calls that write into it."""
+    array_type = type("_Bytes", (_ctypes.Array,), {"_type_": _Char, "_length_": len(data)})
+    return array_type.from_buffer(data)
+
+
+_libc = _Libc()
+_C, _INT, _ULONG = _CharPointer, _Int, _ULong
+_unshare = _libc.function("unshare", (_INT,))
+_setns = _libc.function("setns", (_INT, _INT))
+_mount = _libc.function("mount", (_C, _C, _C, _ULONG, _C))
+_umount2 = _libc.function("umount2", (_C, _INT))
+_sethostname = _libc.function("sethostname", (_C, _ULONG))
+_prctl = _libc.function("prctl", (_INT, _ULONG, _ULONG, _ULONG, _ULONG))
+_socket = _libc.function("socket", (_INT, _INT, _INT))
+_ioctl = _libc.function("ioctl")  # variadic: arguments passed as typed values
+_syscall = _libc.function("syscall", restype=_Long)  # variadic, too
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -56,7 +115,7 @@ def _check(result: int, what: str, path: str | None = None) -> int:
     """Raise the OSError subclass for errno (FileNotFoundError...), its
     strerror naming the call; see describe()."""
     if result < 0:
-        err = ctypes.get_errno()
+        err = _ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
     return result
 
@@ -76,58 +135,60 @@ def _bytes(value: str | bytes | None) -> bytes | None:
 
 
 def unshare(flags: int) -> None:
-    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+    _check(_unshare(flags), "unshare")
 
 
 def setns(fd: int, nstype: int = 0) -> None:
-    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+    _check(_setns(fd, nstype), "setns")
 
 
 def mount(source: str | None, target: str, fstype: str | None = None, flags: int = 0,
           data: str | None = None) -> None:
-    result = _libc.mount(_bytes(source), _bytes(target), _bytes(fstype),
-                         ctypes.c_ulong(flags), _bytes(data))
+    result = _mount(_bytes(source), _bytes(target), _bytes(fstype), flags, _bytes(data))
     _check(result, f"mount {fstype or ''} {source or ''} on {target}".replace("  ", " "), target)
 
 
 def umount(target: str, flags: int = 0) -> None:
-    _check(_libc.umount2(_bytes(target), ctypes.c_int(flags)), "umount", target)
+    _check(_umount2(_bytes(target), flags), "umount", target)
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    result = _libc.syscall(ctypes.c_long(SYS_PIVOT_ROOT), _bytes(new_root), _bytes(put_old))
+    result = _syscall(_Long(SYS_PIVOT_ROOT), _bytes(new_root), _bytes(put_old))
     _check(result, "pivot_root", new_root)
+
+
+SOCK_CLOEXEC = 0o2000000
+
+
+def socket(domain: int, kind: int) -> int:
+    """A socket as a plain fd (close it with os.close)."""
+    return _check(_socket(domain, kind | SOCK_CLOEXEC, 0), "socket")
+
+
+def ioctl(fd: int, request: int, buffer: bytearray) -> None:
+    """An ioctl reading and writing `buffer` in place."""
+    _check(_ioctl(_Int(fd), _ULong(request), _buffer(buffer)), "ioctl")
 
 
 def sethostname(name: str) -> None:
     raw = name.encode()
-    _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+    _check(_sethostname(raw, len(raw)), "sethostname")
 
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
-    return _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
-                              ctypes.c_ulong(arg4), ctypes.c_ulong(arg5)), "prctl")
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
+    return _check(_prctl(option, arg2, arg3, arg4, arg5), "prctl")
 
 
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
 def capset(effective: int, permitted: int, inheritable: int) -> None:
-    """Set this thread's capability sets (64-bit masks)."""
-    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)()
-    for index, shift in ((0, 0), (1, 32)):
-        data[index].effective = (effective >> shift) & 0xFFFFFFFF
-        data[index].permitted = (permitted >> shift) & 0xFFFFFFFF
-        data[index].inheritable = (inheritable >> shift) & 0xFFFFFFFF
-    result = _libc.syscall(ctypes.c_long(SYS_CAPSET), ctypes.byref(header), data)
+    """Set this thread's capability sets (64-bit masks): a header (version,
+    pid 0: this thread), then two halves of three 32-bit sets each."""
+    header = bytearray(_LINUX_CAPABILITY_VERSION_3.to_bytes(4, sys.byteorder) + bytes(4))
+    data = bytearray()
+    for shift in (0, 32):
+        for value in (effective, permitted, inheritable):
+            data += ((value >> shift) & 0xFFFFFFFF).to_bytes(4, sys.byteorder)
+    result = _syscall(_Long(SYS_CAPSET), _buffer(header), _buffer(data))
     _check(result, "capset")

@@ -8,7 +8,6 @@ following symlinks, then mounted on through /proc/self/fd, so an image whose
 """
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
@@ -47,10 +46,10 @@ def parse_options(options: list[str]) -> tuple[int, str]:
     return flags, ",".join(data)
 
 
-@contextlib.contextmanager
-def mountpoint(rootfs: str, destination: str, directory: bool):
-    """Yield a /proc/self/fd path naming the destination inside rootfs,
-    creating it (a directory or an empty file) without following symlinks."""
+def open_mountpoint(rootfs: str, destination: str, directory: bool) -> int:
+    """An O_PATH fd naming the destination inside rootfs (mount on it as
+    /proc/self/fd/N), created (a directory or an empty file) without
+    following symlinks."""
     parts = split_member_path(destination)
     with Beneath(rootfs) as beneath, beneath.parent_of(parts) as parent:
         name = parts[-1]
@@ -64,11 +63,7 @@ def mountpoint(rootfs: str, destination: str, directory: bool):
             else:
                 os.close(os.open(name, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o644,
                                  dir_fd=parent))
-        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
-        try:
-            yield f"/proc/self/fd/{fd}"
-        finally:
-            os.close(fd)
+        return os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
 
 
 def mount_one(rootfs: str, entry: dict) -> None:
@@ -80,17 +75,24 @@ def mount_one(rootfs: str, entry: dict) -> None:
     if is_bind and not os.path.exists(source):
         raise MountError(f"bind source {source!r} does not exist")
     try:
-        with mountpoint(rootfs, entry["destination"], directory) as target:
-            if is_bind:
-                linux.mount(source, target, None, linux.MS_BIND | (flags & linux.MS_REC))
-                if flags & ~(linux.MS_BIND | linux.MS_REC):
-                    linux.mount(None, target, None, flags | linux.MS_REMOUNT | linux.MS_BIND)
-            else:
-                _mount_filesystem(source, target, kind, flags, data)
+        fd = open_mountpoint(rootfs, entry["destination"], directory)
+        try:
+            _mount_on(f"/proc/self/fd/{fd}", source, kind, flags, data, is_bind)
+        finally:
+            os.close(fd)
     except UnsafeEntry as err:
         raise MountError(f"mount destination {entry['destination']!r}: {err}") from None
     except OSError as err:
         raise MountError(f"cannot mount {entry['destination']}: {linux.describe(err)}") from None
+
+
+def _mount_on(target: str, source: str, kind: str, flags: int, data: str, is_bind: bool) -> None:
+    if is_bind:
+        linux.mount(source, target, None, linux.MS_BIND | (flags & linux.MS_REC))
+        if flags & ~(linux.MS_BIND | linux.MS_REC):
+            linux.mount(None, target, None, flags | linux.MS_REMOUNT | linux.MS_BIND)
+    else:
+        _mount_filesystem(source, target, kind, flags, data)
 
 
 def _mount_filesystem(source: str, target: str, kind: str, flags: int, data: str) -> None:
@@ -120,8 +122,10 @@ def populate_dev(rootfs: str) -> None:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o666))
             linux.mount(f"/dev/{name}", path, None, linux.MS_BIND)
     for name, target in DEV_LINKS:
-        with contextlib.suppress(FileExistsError):
+        try:
             os.symlink(target, os.path.join(dev, name))
+        except FileExistsError:
+            pass
 
 
 def pivot_into(rootfs: str) -> None:
@@ -134,16 +138,20 @@ def pivot_into(rootfs: str) -> None:
 
 def mask_paths(masked: list[str], read_only: list[str]) -> None:
     for path in masked:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             if os.path.isdir(path):
                 linux.mount("tmpfs", path, "tmpfs", linux.MS_RDONLY)
             else:
                 linux.mount("/dev/null", path, None, linux.MS_BIND)
+        except FileNotFoundError:
+            pass
     for path in read_only:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             linux.mount(path, path, None, linux.MS_BIND | linux.MS_REC)
             linux.mount(None, path, None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY
                         | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC)
+        except FileNotFoundError:
+            pass
 
 
 def setup_filesystem(spec: dict, rootfs: str) -> None:

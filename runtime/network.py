@@ -1,24 +1,30 @@
 """Networking for `--network none`: a fresh network namespace has only a
 loopback device, and it starts down. One ioctl brings it up (no `ip` binary,
-no subprocess on the start path)."""
+no subprocess on the start path), made through libc like the other system
+calls, so the start path loads neither _socket, fcntl nor struct."""
 from __future__ import annotations
 
-import fcntl
-import struct
+import os
 
-import _socket  # the C module: socket.py would import enum, selectors...
+from . import linux
 
+AF_INET = 2
+SOCK_DGRAM = 2
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
+_IFREQ_SIZE = 40  # struct ifreq: a 16-byte name, then a union (flags: a short)
 
 
 def bring_up(interface: str = "lo") -> None:
-    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    request = bytearray(_IFREQ_SIZE)
+    name = interface.encode()
+    request[:len(name)] = name
+    sock = linux.socket(AF_INET, SOCK_DGRAM)
     try:
-        request = struct.pack("16sH14x", interface.encode(), 0)
-        flags = struct.unpack("16sH14x", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, request))[1]
-        fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS, struct.pack("16sH14x", interface.encode(),
-                                                             flags | IFF_UP))
+        linux.ioctl(sock, SIOCGIFFLAGS, request)
+        flags = int.from_bytes(request[16:18], "little") | IFF_UP
+        request[16:18] = flags.to_bytes(2, "little")
+        linux.ioctl(sock, SIOCSIFFLAGS, request)
     finally:
-        sock.close()
+        os.close(sock)

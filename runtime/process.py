@@ -14,25 +14,18 @@ EOF when exec succeeded, or one line saying what went wrong.
 """
 from __future__ import annotations
 
-import fcntl
 import os
-import signal
-import struct
 import sys
-import termios
 
-import _socket
+# _signal, not signal: the wrapper module builds IntEnums at import (~1 ms).
 # After pivot_root the host's standard library is out of reach, so nothing
-# may be imported lazily from then on; os.execvpe imports warnings lazily.
-import warnings  # noqa: F401
+# may be imported lazily from then on (os.execvpe would import warnings).
+import _signal
 
 from . import capabilities, linux, mounts, network, userns
-from .cgroups import Cgroups
 from .record import REQUIRED, Record
-from .rootfs import RootfsPlan, mount_rootfs
+from .rootfs import mount_rootfs
 
-TIOCSPTLCK = getattr(termios, "TIOCSPTLCK", 0x40045431)  # unlockpt(3)
-TIOCGPTN = getattr(termios, "TIOCGPTN", 0x80045430)  # ptsname(3)
 EXIT_SETUP_FAILED = 125
 EXIT_NOT_EXECUTABLE = 126
 EXIT_NOT_FOUND = 127
@@ -52,9 +45,10 @@ class Stdio(Record):
     FIELDS = {"stdin": REQUIRED, "stdout": REQUIRED, "stderr": REQUIRED, "terminal": None}
 
 
-def start(spec: dict, plan: RootfsPlan, cgroups: Cgroups | None, stdio: Stdio,
-          init: bool = False) -> int:
-    """Fork the container's PID 1 and return its pid once it has exec'd."""
+def start(spec: dict, plan, cgroups, stdio: Stdio, init: bool = False, after_fork=None) -> int:
+    """Fork the container's PID 1 and return its pid once it has exec'd.
+    `after_fork(pid)` runs while the child sets itself up (on the other
+    core): the caller's bookkeeping then costs no start-up time."""
     namespaces = {n["type"] for n in spec["linux"]["namespaces"]}
     if userns.rootless():
         userns.enter_user_namespace()
@@ -67,12 +61,23 @@ def start(spec: dict, plan: RootfsPlan, cgroups: Cgroups | None, stdio: Stdio,
         _child(spec, plan, cgroups, stdio, init, write_end, namespaces)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as report:
+        if after_fork is not None:
+            _run_after_fork(after_fork, pid)
         message = report.read().decode(errors="replace")
     if message:
         os.waitpid(pid, 0)
         code, _, text = message.partition(" ")
         raise StartError(text, int(code))
     return pid
+
+
+def _run_after_fork(after_fork, pid: int) -> None:
+    try:
+        after_fork(pid)
+    except BaseException:
+        os.kill(pid, _signal.SIGKILL)  # a container we could not record must not run
+        os.waitpid(pid, 0)
+        raise
 
 
 def _child(spec, plan, cgroups, stdio, init, report_fd, namespaces) -> None:
@@ -102,9 +107,11 @@ def _report(fd: int, code: int, err: BaseException) -> None:
         pass
 
 
-def _setup(spec: dict, plan: RootfsPlan, cgroups: Cgroups | None, stdio: Stdio,
-           namespaces: set[str]) -> None:
+def _setup(spec: dict, plan, cgroups, stdio: Stdio, namespaces: set[str]) -> None:
     os.setsid()
+    attach_terminal = None
+    if stdio.terminal is not None:  # import now: after pivot_root the host's modules are gone
+        from .terminal import attach_terminal
     if cgroups is not None:
         cgroups.join(0)
     flags = 0
@@ -118,34 +125,16 @@ def _setup(spec: dict, plan: RootfsPlan, cgroups: Cgroups | None, stdio: Stdio,
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     mount_rootfs(plan)
     mounts.setup_filesystem(spec, plan.target)
-    _attach_stdio(stdio)
+    _attach_stdio(stdio, attach_terminal)
 
 
-def _attach_stdio(stdio: Stdio) -> None:
-    if stdio.terminal is not None:
-        _attach_terminal(stdio.terminal)
+def _attach_stdio(stdio: Stdio, attach_terminal) -> None:
+    if attach_terminal is not None:
+        attach_terminal(stdio.terminal)
         return
     for target, fd in enumerate((stdio.stdin, stdio.stdout, stdio.stderr)):
         if fd != target:
             os.dup2(fd, target)
-
-
-def _attach_terminal(channel: int) -> None:
-    """Make a pty in the container's own devpts (so ttyname works inside),
-    take its slave as stdio and controlling terminal, and pass the master to
-    the caller over the unix socket `channel`."""
-    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
-    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))  # unlockpt
-    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
-    slave = os.open(f"/dev/pts/{number}", os.O_RDWR)
-    for target in (0, 1, 2):
-        os.dup2(slave, target)
-    os.close(slave)
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    sender = _socket.socket(fileno=os.dup(channel))
-    sender.sendmsg([b"m"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", master))])
-    sender.close()
-    os.close(master)
 
 
 def drop_privileges(process: dict) -> None:
@@ -187,7 +176,7 @@ def _exec(process: dict, report_fd: int) -> None:
     _reset_signals()
     args = process["args"]
     try:
-        os.execvpe(args[0], args, env)
+        execute(args, env)
     except FileNotFoundError:
         raise StartError(f"exec {args[0]!r}: executable file not found in $PATH",
                          EXIT_NOT_FOUND) from None
@@ -195,16 +184,37 @@ def _exec(process: dict, report_fd: int) -> None:
         raise StartError(f"exec {args[0]!r}: permission denied", EXIT_NOT_EXECUTABLE) from None
 
 
+def execute(args: list[str], env: dict[str, str]) -> None:
+    """os.execvpe's search of env's PATH, without the lazy import it makes:
+    a name with a slash runs as is; else each PATH entry in turn, skipping
+    those where it is missing; the first other error (EACCES...) wins."""
+    name = args[0]
+    if "/" in name:
+        os.execve(name, args, env)
+    first_error, last_error = None, None
+    for directory in (env.get("PATH") or os.defpath).split(os.pathsep):
+        try:
+            os.execve(os.path.join(directory, name), args, env)
+        except (FileNotFoundError, NotADirectoryError) as err:
+            last_error = err
+        except OSError as err:
+            last_error = err
+            first_error = first_error or err
+    raise first_error or last_error or FileNotFoundError(name)
+
+
 def _reset_signals() -> None:
     """Python ignores SIGPIPE and SIGXFSZ, and a shim may ignore more; exec
-    keeps ignored signals ignored, so give the command the defaults."""
-    for signum in signal.valid_signals():
-        if signum not in (signal.SIGKILL, signal.SIGSTOP) and signum < signal.SIGRTMIN:
+    keeps ignored signals ignored (caught ones it resets itself), so give the
+    command the defaults. Python's table mirrors the kernel's, so only the
+    ignored ones (and None: set outside Python) cost a system call."""
+    for signum in _signal.valid_signals():
+        if signum < _signal.SIGRTMIN and _signal.getsignal(signum) in (_signal.SIG_IGN, None):
             try:
-                signal.signal(signum, signal.SIG_DFL)
+                _signal.signal(signum, _signal.SIG_DFL)
             except (OSError, ValueError):
                 pass
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
 
 
 def _run_init(spec: dict, report_fd: int) -> None:
@@ -221,9 +231,9 @@ def _run_init(spec: dict, report_fd: int) -> None:
         except ProcessLookupError:
             pass
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
-                   signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH):
-        signal.signal(signum, forward)
+    for signum in (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
+                   _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH):
+        _signal.signal(signum, forward)
     while True:
         try:
             reaped, status = os.wait()

@@ -5,6 +5,7 @@ flattened copy that applies the whiteouts itself.
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -24,16 +25,21 @@ class RootfsPlan(Record):
         "upper": "",
         "work": "",
         "rootless": False,  # made by a non-root user: overlayfs reads user.* xattrs
+        # --rm: the upper layer dies with the container, so overlayfs need not
+        # sync it (a journal commit at every teardown) nor honour fsync in it
+        "volatile": False,
     }
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "target": self.target, "lowers": list(self.lowers),
-                "upper": self.upper, "work": self.work, "rootless": self.rootless}
+                "upper": self.upper, "work": self.work, "rootless": self.rootless,
+                "volatile": self.volatile}
 
     @classmethod
     def from_json(cls, data: dict) -> "RootfsPlan":
         return cls(data["kind"], data["target"], tuple(data.get("lowers") or ()),
-                   data.get("upper", ""), data.get("work", ""), bool(data.get("rootless")))
+                   data.get("upper", ""), data.get("work", ""), bool(data.get("rootless")),
+                   bool(data.get("volatile")))
 
 
 def overlay_supported() -> bool:
@@ -55,15 +61,18 @@ def overlay_options(plan: RootfsPlan) -> tuple[str, str]:
             f"workdir={os.path.relpath(plan.work, base)}")
     if plan.rootless:
         data += ",userxattr"  # rootless: whiteout marks are user.overlay.* xattrs
+    if plan.volatile:
+        data += ",volatile"
     return base, data
 
 
-def plan_rootfs(container_dir: str, snapshots: list[str]) -> RootfsPlan:
+def plan_rootfs(container_dir: str, snapshots: list[str], throwaway: bool = False) -> RootfsPlan:
+    """throwaway: the container is removed when it exits (--rm)."""
     target = os.path.join(container_dir, "rootfs")
     same_parent = len({os.path.dirname(p) for p in snapshots}) == 1
     if snapshots and same_parent and overlay_supported():
         plan = RootfsPlan("overlay", target, tuple(snapshots), os.path.join(container_dir, "upper"),
-                          os.path.join(container_dir, "work"), os.geteuid() != 0)
+                          os.path.join(container_dir, "work"), os.geteuid() != 0, throwaway)
         if len(overlay_options(plan)[1]) <= MAX_MOUNT_DATA:
             return plan
     return RootfsPlan("copy", target, tuple(snapshots), rootless=os.geteuid() != 0)
@@ -79,6 +88,45 @@ def prepare_rootfs(plan: RootfsPlan) -> None:
         flatten(list(plan.lowers), plan.target)
 
 
+def seed_upper(plan: RootfsPlan, files: dict[str, str]) -> bool:
+    """Write files (absolute container path -> text, all in one directory)
+    into a fresh overlay's upper layer, so the container sees them over the
+    image's without a bind mount. Only where the image's directory is a
+    real directory: an upper directory would hide a symlink or whiteout
+    there differently from a mount. False: nothing written, mount them."""
+    directories = {path.rsplit("/", 1)[0] for path in files}
+    if plan.kind != "overlay" or len(directories) != 1:
+        return False
+    parts = split_member_path(directories.pop())
+    if len(parts) != 1:
+        return False
+    lower = _top_lower_entry(plan.lowers, parts[0])
+    if lower is None or not stat.S_ISDIR(lower.st_mode):
+        return False
+    upper = os.path.join(plan.upper, parts[0])
+    os.mkdir(upper, stat.S_IMODE(lower.st_mode))  # the merged directory shows upper's attributes
+    if os.geteuid() == 0:
+        os.chown(upper, lower.st_uid, lower.st_gid)
+    for path, text in files.items():
+        fd = os.open(os.path.join(upper, path.rsplit("/", 1)[1]),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with open(fd, "w", closefd=True) as handle:
+            handle.write(text)
+    os.chmod(upper, stat.S_IMODE(lower.st_mode))  # mkdir applied the umask
+    os.utime(upper, ns=(lower.st_atime_ns, lower.st_mtime_ns))
+    return True
+
+
+def _top_lower_entry(lowers: tuple[str, ...], name: str) -> os.stat_result | None:
+    """lstat of name in the topmost snapshot that has it (whatever it is)."""
+    for snapshot in reversed(lowers):
+        try:
+            return os.lstat(os.path.join(snapshot, name))
+        except FileNotFoundError:
+            continue
+    return None
+
+
 def mount_rootfs(plan: RootfsPlan) -> None:
     """Mount the overlay at plan.target (in the caller's mount namespace)."""
     if plan.kind != "overlay":
@@ -88,7 +136,14 @@ def mount_rootfs(plan: RootfsPlan) -> None:
     previous = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.chdir(base)
-        linux.mount("overlay", plan.target, "overlay", 0, data)
+        try:
+            linux.mount("overlay", plan.target, "overlay", 0, data)
+        except OSError as err:
+            if not plan.volatile or err.errno != errno.EINVAL:
+                raise
+            # a kernel before 5.10 does not know `volatile`: mount without it
+            linux.mount("overlay", plan.target, "overlay", 0, overlay_options(
+                plan.replace(volatile=False))[1])
     finally:
         os.fchdir(previous)
         os.close(previous)

@@ -5,22 +5,20 @@ does the detached shim, which is the same code in a forked process.
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import signal
 import time
 
-from . import imagecache, process
-from .cgroups import CgroupError, Cgroups
-from .container import Container, ContainerError, ContainerStore, Status
+import _signal  # not signal: its IntEnums cost a millisecond at import
+
+from . import fastjson, imagecache, process
+from .container import ContainerError, ContainerStore, Status
 from .record import REQUIRED, Record
-from .rootfs import RootfsPlan, plan_rootfs, prepare_rootfs, read_image_file
+from .rootfs import plan_rootfs, prepare_rootfs, read_image_file, seed_upper
 from .spec import RunOptions, build_spec
 from .users import resolve_user
 
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
-                     signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+FORWARDED_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT,
+                     _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
 
 
 class Prepared(Record):
@@ -32,9 +30,8 @@ class Prepared(Record):
         return self.store.path(self.container.id)
 
 
-def etc_files(directory: str, hostname: str, network: str) -> dict[str, str]:
-    """/etc/hosts, /etc/hostname and /etc/resolv.conf for the container,
-    kept in its directory and bind-mounted in."""
+def etc_contents(hostname: str, network: str) -> dict[str, str]:
+    """/etc/hosts, /etc/hostname and /etc/resolv.conf for the container."""
     hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
              f"127.0.1.1\t{hostname}\n")
     resolv = ""
@@ -44,7 +41,17 @@ def etc_files(directory: str, hostname: str, network: str) -> dict[str, str]:
                 resolv = handle.read()
         except OSError:
             pass
-    files = {"/etc/hosts": hosts, "/etc/hostname": hostname + "\n", "/etc/resolv.conf": resolv}
+    return {"/etc/hosts": hosts, "/etc/hostname": hostname + "\n", "/etc/resolv.conf": resolv}
+
+
+def etc_files(directory: str, plan, hostname: str, network: str) -> dict[str, str]:
+    """Put the /etc files in place: into the overlay's upper layer when it
+    can take them (no mount to make, and none to tear down); else into the
+    container's directory, returning container path -> host file for the
+    spec to bind-mount."""
+    files = etc_contents(hostname, network)
+    if seed_upper(plan, files):
+        return {}
     out = {}
     for path, text in files.items():
         host_path = os.path.join(directory, path.rsplit("/", 1)[1])
@@ -63,24 +70,20 @@ def prepare(root: str, image_name: str, options: RunOptions, name: str | None = 
                              detached=detached, runtime=runtime)
     try:
         directory = store.path(container.id)
-        plan = plan_rootfs(directory, snapshots)
+        plan = plan_rootfs(directory, snapshots, throwaway=auto_remove)
         prepare_rootfs(plan)
         hostname = options.hostname or container.id[:12]
         user = resolve_user(options.user or image.config.get("User") or "",
                             lambda path: read_image_file(snapshots, path))
-        options = options.replace(hostname=hostname,
-                                  etc_files=etc_files(directory, hostname, options.network))
+        options = options.replace(hostname=hostname, etc_files=etc_files(
+            directory, plan, hostname, options.network))
         spec = build_spec(image.config, options, user)
         with open(os.path.join(directory, "config.json"), "w") as handle:
-            handle.write(json.dumps(spec))  # dumps: the C encoder; dump is pure Python
+            handle.write(fastjson.dumps(spec))
         cgroups = None
         resources = spec["linux"]["resources"]
-        if resources and runtime == "pyreg":
-            if os.geteuid() != 0:
-                raise CgroupError("--memory, --cpus and --pids-limit need root (rootless "
-                                  "containers get no cgroups)")
-            cgroups = Cgroups.for_container(container.id)
-            cgroups.create(resources)
+        if resources and runtime == "pyreg":  # no limit asked: no cgroup to make and remove
+            cgroups = _make_cgroups(container.id, resources)
             container.cgroups = list(cgroups.paths)
         container.command, container.rootfs = spec["process"]["args"], plan.to_json()
         if not auto_remove:
@@ -91,6 +94,16 @@ def prepare(root: str, image_name: str, options: RunOptions, name: str | None = 
     return Prepared(store, container, spec, plan, cgroups)
 
 
+def _make_cgroups(container_id: str, resources: dict):
+    from .cgroups import CgroupError, Cgroups
+    if os.geteuid() != 0:
+        raise CgroupError("--memory, --cpus and --pids-limit need root (rootless "
+                          "containers get no cgroups)")
+    cgroups = Cgroups.for_container(container_id)
+    cgroups.create(resources)
+    return cgroups
+
+
 class SignalForwarder:
     """Passes our signals on to the container. Installed before the start, so
     a signal arriving while the container starts is held, then delivered."""
@@ -99,7 +112,7 @@ class SignalForwarder:
         self.owner = os.getpid()
         self.pid = 0
         self.pending: list[int] = []
-        self.previous = {s: signal.signal(s, self._handle) for s in FORWARDED_SIGNALS}
+        self.previous = {s: _signal.signal(s, self._handle) for s in FORWARDED_SIGNALS}
 
     def _handle(self, signum: int, _frame) -> None:
         if os.getpid() != self.owner:
@@ -116,7 +129,7 @@ class SignalForwarder:
 
     def restore(self) -> None:
         for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
+            _signal.signal(signum, handler)
 
 
 def supervise(prepared: Prepared, stdio: process.Stdio, init: bool = False,
@@ -125,15 +138,19 @@ def supervise(prepared: Prepared, stdio: process.Stdio, init: bool = False,
     waitpid), record how it ended; return its exit code."""
     container = prepared.container
     forwarder = SignalForwarder()
+
+    def record_running(pid: int) -> None:
+        # Written before the exec is confirmed: `ps` trusts a pid only while
+        # /proc shows it alive, and a failed start is recorded by finish().
+        container.mark_running(pid)
+        prepared.store.save(container)
     try:
-        pid = _start(prepared, stdio, init)
+        pid = _start(prepared, stdio, init, record_running)
     except BaseException as err:
         forwarder.restore()
         code = err.exit_code if isinstance(err, process.StartError) else process.EXIT_SETUP_FAILED
         finish(prepared, code)
         raise
-    container.mark_running(pid)
-    prepared.store.save(container)
     forwarder.started(pid)
     on_started(container)
     try:
@@ -146,17 +163,22 @@ def supervise(prepared: Prepared, stdio: process.Stdio, init: bool = False,
     return code
 
 
-def _start(prepared: Prepared, stdio: process.Stdio, init: bool) -> int:
+def _start(prepared: Prepared, stdio: process.Stdio, init: bool, record_running) -> int:
     if prepared.container.runtime == "pyreg":
-        return process.start(prepared.spec, prepared.plan, prepared.cgroups, stdio, init)
+        return process.start(prepared.spec, prepared.plan, prepared.cgroups, stdio, init,
+                             after_fork=record_running)
     from .bundle import start_with_runc
-    return start_with_runc(prepared.container.runtime, prepared.directory, prepared.plan,
-                           prepared.container.id, stdio)
+    pid = start_with_runc(prepared.container.runtime, prepared.directory, prepared.plan,
+                          prepared.container.id, stdio)
+    record_running(pid)
+    return pid
 
 
 def _forward(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    try:
         os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def wait_exit_code(pid: int) -> int:
@@ -172,8 +194,10 @@ def wait_exit_code(pid: int) -> int:
 
 def _unmount_quietly(target: str) -> None:
     from . import linux
-    with contextlib.suppress(OSError):
+    try:
         linux.umount(target, linux.MNT_DETACH)
+    except OSError:
+        pass
 
 
 def finish(prepared: Prepared, code: int) -> None:
@@ -182,6 +206,10 @@ def finish(prepared: Prepared, code: int) -> None:
     if prepared.cgroups is not None:
         container.oom_killed = prepared.cgroups.oom_killed()
         _remove_cgroups(prepared.cgroups)
+    if container.auto_remove:  # whatever `stop` or `rm -f` recorded meanwhile goes too
+        if os.path.isdir(prepared.directory):
+            store.remove(container)
+        return
     try:
         container = store.load(container.id)  # `rm -f` may have removed it meanwhile
     except ContainerError:
@@ -191,13 +219,10 @@ def finish(prepared: Prepared, code: int) -> None:
     if container.status != Status.STOPPED:
         container.mark_stopped(code)
     container.oom_killed = prepared.container.oom_killed
-    if container.auto_remove:
-        store.remove(container)
-    else:
-        store.save(container)
+    store.save(container)
 
 
-def _remove_cgroups(cgroups: Cgroups) -> None:
+def _remove_cgroups(cgroups) -> None:
     for _ in range(50):  # the namespace's last processes may still be exiting
         cgroups.remove()
         if not any(os.path.isdir(p) for p in cgroups.paths):

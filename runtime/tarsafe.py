@@ -8,12 +8,9 @@ anywhere and walking through a symlink are refused outright.
 """
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import shutil
 import stat
-from collections.abc import Iterator
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -50,17 +47,11 @@ class Beneath:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def parent_of(self, parts: list[str], create: bool = True) -> Iterator[int]:
-        """Yield an fd of the directory holding parts[-1], creating missing
-        directories on the way when `create`; refuse symlinks on the way."""
-        fd = os.dup(self.fd)
-        try:
-            for index, part in enumerate(parts[:-1]):
-                fd = self._step(fd, part, parts[:index + 1], create)
-            yield fd
-        finally:
-            os.close(fd)
+    def parent_of(self, parts: list[str], create: bool = True) -> "_ParentOf":
+        """A context yielding an fd of the directory holding parts[-1],
+        creating missing directories on the way when `create`; refuses
+        symlinks on the way."""
+        return _ParentOf(self, parts, create)
 
     def _step(self, fd: int, part: str, so_far: list[str], create: bool) -> int:
         try:
@@ -80,14 +71,38 @@ class Beneath:
 
     @staticmethod
     def _is_symlink(fd: int, name: str) -> bool:
-        with contextlib.suppress(OSError):
+        try:
             return stat.S_ISLNK(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode)
-        return False
+        except OSError:
+            return False
 
     def open_file(self, parts: list[str]) -> int:
         """Open an existing regular file for reading, following no symlink."""
         with self.parent_of(parts, create=False) as parent:
             return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+
+
+class _ParentOf:
+    """Beneath.parent_of as a plain class: contextlib is not worth loading
+    on the container start path for this one use."""
+
+    def __init__(self, beneath: Beneath, parts: list[str], create: bool):
+        self.beneath, self.parts, self.create = beneath, parts, create
+        self.fd = -1
+
+    def __enter__(self) -> int:
+        fd = os.dup(self.beneath.fd)
+        try:
+            for index, part in enumerate(self.parts[:-1]):
+                fd = self.beneath._step(fd, part, self.parts[:index + 1], self.create)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        return fd
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
 
 
 def lstat_at(parent: int, name: str) -> os.stat_result | None:
@@ -104,9 +119,42 @@ def remove_at(parent: int, name: str, keep_directory: bool = False) -> None:
         return
     if stat.S_ISDIR(info.st_mode):
         if not keep_directory:
-            shutil.rmtree(name, dir_fd=parent)
+            _remove_directory_at(parent, name)
         return
     os.unlink(name, dir_fd=parent)
+
+
+def remove_tree(path: str) -> None:
+    """Delete path and everything beneath it, never following a symlink:
+    shutil.rmtree's guarantee, without loading shutil (and bz2, lzma, re)
+    on the container start path."""
+    parent, name = os.path.split(os.path.normpath(path))
+    parent_fd = os.open(parent or ".", _DIR_FLAGS)
+    try:
+        if stat.S_ISDIR(os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode):
+            _remove_directory_at(parent_fd, name)
+        else:
+            os.unlink(name, dir_fd=parent_fd)
+    finally:
+        os.close(parent_fd)
+
+
+def _remove_directory_at(parent: int, name: str) -> None:
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except PermissionError:  # rootless: overlayfs leaves work/work with mode 000
+        os.chmod(name, 0o700, dir_fd=parent)
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+    try:
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    _remove_directory_at(fd, entry.name)
+                else:
+                    os.unlink(entry.name, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)
 
 
 def clear_directory(fd: int) -> None:

@@ -80,3 +80,60 @@ def test_read_image_file_does_not_follow_links(tmp_path):
     assert read_image_file([lower, upper], "/etc/group") is None
     linked_dir = snapshot(tmp_path, "c", links=[("etc", str(tmp_path))])
     assert read_image_file([linked_dir], "/etc/shadow") is None
+
+
+ETC_FILES = {"/etc/hosts": "127.0.0.1\tlocalhost\n", "/etc/hostname": "box\n", "/etc/resolv.conf": ""}
+
+
+def overlay_plan(tmp_path, lowers):
+    from runtime.rootfs import RootfsPlan
+    upper = tmp_path / "container" / "upper"
+    upper.mkdir(parents=True)
+    return RootfsPlan("overlay", str(tmp_path / "container" / "rootfs"), tuple(lowers), str(upper),
+                      str(tmp_path / "container" / "work"))
+
+
+def test_etc_files_are_seeded_into_upper_with_the_image_dirs_attributes(tmp_path):
+    from runtime.rootfs import seed_upper
+    bottom = snapshot(tmp_path, "a", files=[("etc/passwd", "root:x:0:0::/:/bin/sh\n")])
+    top = snapshot(tmp_path, "b", files=[("bin/x", "x")])
+    os.chmod(os.path.join(bottom, "etc"), 0o750)
+    os.utime(os.path.join(bottom, "etc"), ns=(1_000_000_000, 2_000_000_000))
+    plan = overlay_plan(tmp_path, [bottom, top])
+    assert seed_upper(plan, ETC_FILES)
+    etc = os.path.join(plan.upper, "etc")
+    assert sorted(os.listdir(etc)) == ["hostname", "hosts", "resolv.conf"]
+    assert open(os.path.join(etc, "hostname")).read() == "box\n"
+    info = os.stat(etc)
+    assert (info.st_mode & 0o7777, info.st_mtime_ns) == (0o750, 2_000_000_000)
+
+
+@pytest.mark.parametrize("kind", ["symlink", "whiteout", "missing"])
+def test_etc_that_is_not_a_directory_is_left_to_bind_mounts(tmp_path, kind):
+    from runtime.rootfs import seed_upper
+    bottom = snapshot(tmp_path, "a", files=[("etc/passwd", "x")])
+    top = snapshot(tmp_path, "b", links=[("etc", "/etc")] if kind == "symlink" else (),
+                   whiteouts=["etc"] if kind == "whiteout" else ())
+    lowers = [top] if kind == "missing" else [bottom, top]
+    plan = overlay_plan(tmp_path, lowers)
+    assert not seed_upper(plan, ETC_FILES)
+    assert os.listdir(plan.upper) == []
+
+
+def test_copy_rootfs_is_never_seeded(tmp_path):
+    from runtime.rootfs import RootfsPlan, seed_upper
+    bottom = snapshot(tmp_path, "a", files=[("etc/passwd", "x")])
+    plan = RootfsPlan("copy", str(tmp_path / "rootfs"), (bottom,))
+    assert not seed_upper(plan, ETC_FILES)
+
+
+def test_throwaway_containers_get_a_volatile_overlay(tmp_path, monkeypatch):
+    from runtime.rootfs import RootfsPlan
+    monkeypatch.delenv("PYREG_ROOTFS", raising=False)
+    lowers = [str(tmp_path / "snapshots" / f"{i:064x}") for i in range(2)]
+    kept = plan_rootfs(str(tmp_path / "containers" / ("c" * 64)), lowers)
+    throwaway = plan_rootfs(str(tmp_path / "containers" / ("d" * 64)), lowers, throwaway=True)
+    assert "volatile" not in overlay_options(kept)[1]
+    assert overlay_options(throwaway)[1].endswith(",volatile")
+    assert RootfsPlan.from_json(throwaway.to_json()) == throwaway
+    assert RootfsPlan.from_json({**kept.to_json(), "volatile": None}) == kept  # older state files
