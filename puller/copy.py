@@ -57,7 +57,7 @@ def _unique_blobs(images: list) -> list[Descriptor]:
     return blobs
 
 
-async def copy_image(source, dest, *, platform: Platform | None, jobs: int = 4,
+async def copy_image(source, dest, *, platform: Platform | None, jobs: int = 6,
                      progress: Progress | None = None) -> CopyResult:
     """Copy the image `source` names to `dest`. With `platform`, an index is
     narrowed to that platform's image; without, everything is copied."""

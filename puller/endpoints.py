@@ -4,10 +4,8 @@ same walk (`puller.copy`) between two of these."""
 from __future__ import annotations
 
 import asyncio
-import os
+from pathlib import Path
 from typing import AsyncIterator, Callable
-
-import aiohttp
 
 from ocispec.descriptor import Descriptor
 from ocispec.digest import Digest
@@ -15,16 +13,17 @@ from ocispec.layout import OciLayout
 from ocispec.manifest import Manifest, parse_manifest
 from ocispec.reference import Reference
 
-from .fastget import FastGetError
+from . import fastget, fastpush
 from .layout_io import Interrupted, ingest_blob, read_file_chunks, write_small_blob
+from .lazyimport import lazy_module
 from .remote import CHUNK, RemoteRepository, verify_stream
 from .store import ImageNotFound
 from .transport import RegistryError
 from .upload import upload_blob
 
+aiohttp = lazy_module("aiohttp")  # loaded only when a request needs it
+
 Advance = Callable[[int], None]
-# PYREG_NO_FAST_GET=1 sends every blob download through aiohttp (for comparison).
-FAST_PATH = not os.environ.get("PYREG_NO_FAST_GET")
 
 
 async def _response_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
@@ -35,16 +34,6 @@ async def _response_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[by
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError,
                 asyncio.TimeoutError) as err:
             raise Interrupted(f"download interrupted: {err}") from None
-
-
-async def _fast_chunks(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in chunks:
-            yield chunk
-    except FastGetError as err:
-        raise Interrupted(f"download interrupted: {err}") from None
-    finally:
-        await chunks.aclose()
 
 
 class RegistrySource:
@@ -63,15 +52,18 @@ class RegistrySource:
         return await self.repo.get_manifest(str(descriptor.digest), descriptor.digest)
 
     async def open_blob(self, descriptor: Descriptor, offset: int = 0):
-        if FAST_PATH:
+        if fastget.ENABLED:
             fast = await self.repo.fast_blob(descriptor.digest, offset)
             if fast is not None:
-                return fast[0], _fast_chunks(fast[1])
+                return fast  # a SocketBody: iterable, or pumped straight into a file
         response, start = await self.repo.open_blob(descriptor.digest, offset)
         return start, _response_chunks(response)
 
     def mount_origin(self, host: str) -> str | None:
         return self.repo.name if host == self.repo.host else None
+
+    def blob_file(self, descriptor: Descriptor) -> None:
+        return None  # bytes from the network: they must pass through the verifier
 
 
 class LayoutSource:
@@ -118,6 +110,11 @@ class LayoutSource:
             return self.origin.repository
         return None
 
+    def blob_file(self, descriptor: Descriptor) -> Path | None:
+        """The file holding a blob, for uploads that send it with sendfile."""
+        path = self.layout.blob_path(descriptor.digest)
+        return path if path.is_file() else None
+
 
 async def verified_chunks(source, descriptor: Descriptor) -> AsyncIterator[bytes]:
     """The source's bytes; verified on the way unless the source is trusted."""
@@ -147,17 +144,29 @@ class LayoutDest:
 
 
 class RegistryDest:
+    """Pushes to a registry: through the fast path (fastpush) when it can,
+    the general one (upload.py, aiohttp) otherwise."""
+
     def __init__(self, repo: RemoteRepository):
         self.repo = repo
 
     async def has_blob(self, descriptor: Descriptor) -> bool:
-        return await self.repo.blob_exists(descriptor.digest, self.repo.push_scopes)
+        exists = await fastpush.blob_exists(self.repo, descriptor.digest)
+        if exists is None:
+            exists = await self.repo.blob_exists(descriptor.digest, self.repo.push_scopes)
+        return exists
 
     async def put_blob(self, descriptor: Descriptor, source, advance: Advance) -> str:
+        origin = source.mount_origin(self.repo.host)
+        path = source.blob_file(descriptor)
+        if origin is None and path is not None and \
+                await fastpush.upload_file(self.repo, descriptor, path, advance):
+            return "pushed"
         return await upload_blob(self.repo, descriptor, lambda: verified_chunks(source, descriptor),
-                                 advance, source.mount_origin(self.repo.host))
+                                 advance, origin)
 
     async def put_manifest(self, manifest: Manifest, descriptor: Descriptor, top: bool) -> None:
         reference = self.repo.reference
         identifier = reference.tag if top and reference.tag else str(descriptor.digest)
-        await self.repo.put_manifest(manifest, identifier)
+        if not await fastpush.put_manifest(self.repo, manifest, identifier):
+            await self.repo.put_manifest(manifest, identifier)

@@ -14,6 +14,10 @@ class PullerError(Exception):
     rather than mistaking it for a network error worth retrying."""
 
 
+class Interrupted(PullerError):
+    """A download broke off; what arrived stays in ingest/ to resume from."""
+
+
 def own_failure(err: BaseException) -> PullerError | None:
     """The PullerError behind a library's wrapper exception, if any."""
     seen = 0
@@ -26,7 +30,7 @@ def own_failure(err: BaseException) -> PullerError | None:
 
 def user_message(err: BaseException) -> str | None:
     from .credentials import CredentialError
-    from .layout_io import BlobMismatch, Interrupted
+    from .layout_io import BlobMismatch
     from .store import ImageNotFound
     if isinstance(err, OSError) and err.errno == errno.ENOSPC:
         return "no space left on device (partial downloads are kept in the store's ingest/)"

@@ -14,7 +14,8 @@ from ocispec.digest import Verifier
 from ocispec.errors import OciError
 from ocispec.layout import OciLayout
 
-from .errors import PullerError
+from .errors import Interrupted, PullerError
+from .fastget import SocketBody, in_io_thread
 
 CHUNK = 4 * 1024 * 1024
 BATCH = 4 * 1024 * 1024
@@ -24,10 +25,6 @@ EARLY_SYNC = 32 * 1024 * 1024
 # open_blob(descriptor, offset) -> (offset the stream really starts at, chunks)
 Opener = Callable[[Descriptor, int], Awaitable[tuple[int, AsyncIterator[bytes]]]]
 Advance = Callable[[int], None]
-
-
-class Interrupted(PullerError):
-    """The stream broke off; what arrived stays in ingest/ to resume from."""
 
 
 class BlobMismatch(PullerError):
@@ -147,10 +144,14 @@ async def _fill(layout, descriptor, open_blob, advance, path, handle, sync) -> s
             size = start
     else:
         chunks = _nothing()  # a complete partial from an earlier run: just verify it
-    await asyncio.to_thread(_rehash_prefix, handle, verifier, size)
+    if size:
+        await asyncio.to_thread(_rehash_prefix, handle, verifier, size)
     handle.seek(size)
     advance(size)
-    await _stream_into(handle, verifier, chunks, advance, sync)
+    if isinstance(chunks, SocketBody):
+        await _pump(handle, verifier, chunks, advance, sync)
+    else:
+        await _stream_into(handle, verifier, chunks, advance, sync)
     handle.flush()
     try:
         verifier.verify()
@@ -165,6 +166,59 @@ async def _fill(layout, descriptor, open_blob, advance, path, handle, sync) -> s
 async def _nothing() -> AsyncIterator[bytes]:
     return
     yield b""
+
+
+async def _pump(handle, verifier: Verifier, body: SocketBody, advance, sync: bool) -> None:
+    """Socket to file in one worker thread (fastget): the bytes never visit
+    the event loop, which only hears about progress."""
+    if verifier.size + body.remaining > verifier.expected_size:
+        body.close()
+        raise BlobMismatch(f"blob {verifier.expected}: registry sends more than the "
+                           f"{verifier.expected_size} bytes its descriptor says")
+    syncer = _SyncBehind(handle.fileno(), sync)
+
+    def progress(count: int) -> None:
+        advance(count)
+        syncer.wrote(count)
+
+    loop = asyncio.get_running_loop()
+    pumping = asyncio.ensure_future(
+        in_io_thread(body.pump_into, handle, verifier,
+                     lambda count: loop.call_soon_threadsafe(progress, count)))
+    try:
+        await asyncio.shield(pumping)
+    except asyncio.CancelledError:
+        body.abort()  # the file must not be closed under the writer: let it stop first
+        await asyncio.wait([pumping])
+        raise
+    finally:
+        if pumping.done():
+            body.close()
+        await syncer.settle()
+
+
+class _SyncBehind:
+    """Flushes a file being written to disk every EARLY_SYNC bytes, from
+    another thread, so that the writer never waits for the disk and the
+    fsync before the rename has little left to do."""
+
+    def __init__(self, fd: int, enabled: bool):
+        self.fd, self.enabled = fd, enabled
+        self.unsynced = 0
+        self.running: asyncio.Future | None = None
+
+    def wrote(self, count: int) -> None:
+        self.unsynced += count
+        if self.enabled and self.unsynced >= EARLY_SYNC and \
+                (self.running is None or self.running.done()):
+            self.unsynced = 0
+            self.running = asyncio.ensure_future(asyncio.to_thread(os.fdatasync, self.fd))
+
+    async def settle(self) -> None:
+        """Wait for a flush in flight (the file is closed after this); its
+        errors do not matter, the final fsync reports them."""
+        if self.running is not None:
+            await asyncio.gather(self.running, return_exceptions=True)
 
 
 async def _stream_into(handle, verifier: Verifier, chunks: AsyncIterator[bytes], advance,

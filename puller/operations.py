@@ -22,7 +22,7 @@ from .transport import RegistryError, Transport, raise_for_status
 class PullOptions:
     platform: Platform | None = None
     all_platforms: bool = False
-    jobs: int = 4
+    jobs: int = 6
 
 
 def parse_reference(text: str) -> Reference:

@@ -6,8 +6,6 @@ import json
 from typing import AsyncIterator
 from urllib.parse import urlencode
 
-import aiohttp
-
 from ocispec import mediatypes as mt
 from ocispec.descriptor import Descriptor
 from ocispec.digest import Digest, Verifier
@@ -16,8 +14,11 @@ from ocispec.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
 from ocispec.reference import Reference
 
 from .auth import delete_scope, pull_scope, push_scope
-from .fastget import fast_get
+from .fastget import fast_fetch, fast_get
+from .lazyimport import lazy_module
 from .transport import RegistryError, Transport, raise_for_status
+
+aiohttp = lazy_module("aiohttp")  # loaded only when a request needs it
 
 CHUNK = 1024 * 1024
 MAX_TAG_LIST_BYTES = 16 * 1024 * 1024  # one page; a hostile registry cannot fill memory
@@ -44,17 +45,7 @@ class RemoteRepository:
 
     async def get_manifest(self, identifier: str, expected: Digest | None = None) -> Manifest:
         """Fetch and verify a manifest (against `expected` or Docker-Content-Digest)."""
-        response = await self._request("GET", f"/v2/{self.name}/manifests/{identifier}",
-                                       headers={"Accept": mt.MANIFEST_ACCEPT})
-        async with response:
-            if response.status == 404:
-                response.release()
-                raise RegistryError(f"manifest unknown: {self.reference.name}:{identifier} not found",
-                                    404, ErrorCode.MANIFEST_UNKNOWN)
-            await raise_for_status(response, f"fetching manifest {self.name}:{identifier}")
-            raw = await response.content.read(MAX_MANIFEST_BYTES + 1)
-            header = response.headers.get("Docker-Content-Digest")
-            content_type = response.headers.get("Content-Type")
+        raw, header, content_type = await self._fetch_manifest(identifier)
         expected = expected or (Digest.parse(identifier) if ":" in identifier else None)
         actual = Digest.of_bytes(raw, expected.algorithm if expected else "sha256")
         if expected is not None and actual != expected:
@@ -67,6 +58,31 @@ class RemoteRepository:
             return parse_manifest(raw, content_type, actual)
         except OciError as err:
             raise RegistryError(f"registry sent an invalid manifest for {self.name}: {err.message}") from None
+
+    async def _fetch_manifest(self, identifier: str) -> tuple[bytes, str | None, str | None]:
+        """(body, Docker-Content-Digest, Content-Type), unverified."""
+        path = f"/v2/{self.name}/manifests/{identifier}"
+        fast = await self._fast_fetch(path, {"Accept": mt.MANIFEST_ACCEPT}, MAX_MANIFEST_BYTES)
+        if fast is not None:
+            answer, raw = fast
+            return raw, answer.headers.get("docker-content-digest"), answer.headers.get("content-type")
+        response = await self._request("GET", path, headers={"Accept": mt.MANIFEST_ACCEPT})
+        async with response:
+            if response.status == 404:
+                response.release()
+                raise RegistryError(f"manifest unknown: {self.reference.name}:{identifier} not found",
+                                    404, ErrorCode.MANIFEST_UNKNOWN)
+            await raise_for_status(response, f"fetching manifest {self.name}:{identifier}")
+            raw = await response.content.read(MAX_MANIFEST_BYTES + 1)
+            return raw, response.headers.get("Docker-Content-Digest"), response.headers.get("Content-Type")
+
+    async def _fast_fetch(self, path: str, headers: dict[str, str], limit: int):
+        """(answer, body) of a small GET through the fast path, or None."""
+        authorization = await self.transport.auth_header(self.host, self.pull_scopes)
+        if authorization:
+            headers = dict(headers, Authorization=authorization)
+        url = await self.transport.base_url(self.host) + path
+        return await fast_fetch(url, headers, self.transport.ssl_for(self.host), limit)
 
     async def head_manifest(self, identifier: str) -> Digest | None:
         response = await self._request("HEAD", f"/v2/{self.name}/manifests/{identifier}",
@@ -119,7 +135,7 @@ class RemoteRepository:
         return response, offset if response.status == 206 else 0
 
     async def fast_blob(self, digest: Digest, offset: int = 0):
-        """(start offset, body blocks) through the fast path, or None when the
+        """(start offset, SocketBody) through the fast path, or None when the
         general path must take this request (auth challenge, redirect, error)."""
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         authorization = await self.transport.auth_header(self.host, self.pull_scopes)
@@ -129,12 +145,12 @@ class RemoteRepository:
         result = await fast_get(url, headers, self.transport.ssl_for(self.host))
         if result is None:
             return None
-        answer, chunks = result
+        answer, body = result
         if answer.status == 206 and not answer.headers.get("content-range", "").startswith(
                 f"bytes {offset}-"):
-            await chunks.aclose()
+            body.close()
             return None
-        return (offset if answer.status == 206 else 0), chunks
+        return (offset if answer.status == 206 else 0), body
 
     async def blob_chunks(self, descriptor: Descriptor) -> AsyncIterator[bytes]:
         """The blob's bytes, verified (see verify_stream)."""

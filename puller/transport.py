@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import aiohttp
-
 from ocispec.errors import ErrorCode, OciError, parse_error_body
 
 from .auth import HostAuth, basic_header, parse_challenge, scope_key
 from .credentials import get_credentials
 from .errors import PullerError, own_failure
+from .fastget import speaks_tls
+from .lazyimport import lazy_module
+
+aiohttp = lazy_module("aiohttp")  # loaded only when a request needs it
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -70,10 +72,6 @@ class Transport:
             self._ssl = ssl.create_default_context(cafile=self.options.ca_cert)
 
     async def __aenter__(self) -> "Transport":
-        connector = aiohttp.TCPConnector(limit=32, ssl=self._ssl)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                              auto_decompress=False, read_bufsize=2**20)
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -82,7 +80,13 @@ class Transport:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        assert self._session is not None, "use Transport as an async context manager"
+        """The aiohttp session, made at first use: a command whose requests
+        all take the fast paths never loads aiohttp."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=32, ssl=self._ssl)
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
+                                                  auto_decompress=False, read_bufsize=2**20)
         return self._session
 
     def host_auth(self, host: str) -> HostAuth:
@@ -110,6 +114,9 @@ class Transport:
         return f"{self._schemes[host]}://{host}"
 
     async def _probe_scheme(self, host: str) -> str:
+        if self.ssl_for(host) is False:
+            # no certificate to check: a TLS handshake alone tells the scheme
+            return "https" if await speaks_tls(host) else "http"
         try:
             async with self.session.get(f"https://{host}/v2/", allow_redirects=False,
                                         ssl=self.ssl_for(host)):

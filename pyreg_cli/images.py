@@ -31,6 +31,10 @@ def _platform(text: str | None):
         raise CliError(str(err)) from None
 
 
+# skopeo's number: images rarely have more layers than this, so all move at once
+DEFAULT_JOBS = 6
+
+
 def _jobs(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 64:
@@ -239,12 +243,13 @@ def _register_remote_verbs(subparsers) -> None:
     p.add_argument("--platform", help="os/arch[/variant] (default: this host)")
     p.add_argument("--all-platforms", action="store_true", help="pull every platform of an index")
     p.add_argument("-q", "--quiet", action="store_true")
-    p.add_argument("-j", "--jobs", type=_jobs, default=4, help="blobs in parallel (default 4)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=DEFAULT_JOBS,
+                   help=f"blobs in parallel (default {DEFAULT_JOBS})")
     p = _add(subparsers, "push", cmd_push, "push a local image to a registry")
     p.add_argument("ref")
     p.add_argument("dest", nargs="?", help="push under this reference instead")
     p.add_argument("-q", "--quiet", action="store_true")
-    p.add_argument("-j", "--jobs", type=_jobs, default=4)
+    p.add_argument("-j", "--jobs", type=_jobs, default=DEFAULT_JOBS)
     p = _add(subparsers, "inspect", cmd_inspect, "show an image as JSON")
     p.add_argument("ref")
     p.add_argument("--remote", action="store_true", help="ask the registry, not the local store")
@@ -260,7 +265,7 @@ def _register_remote_verbs(subparsers) -> None:
     p.add_argument("--platform", help="copy only this platform of an index")
     p.add_argument("--all-platforms", action="store_true", help="copy every platform (default)")
     p.add_argument("-q", "--quiet", action="store_true")
-    p.add_argument("-j", "--jobs", type=_jobs, default=4)
+    p.add_argument("-j", "--jobs", type=_jobs, default=DEFAULT_JOBS)
 
 
 def _register_local_verbs(subparsers) -> None:

@@ -20,8 +20,8 @@ def blob_gets(behaviour: Behaviour) -> list[dict]:
 
 @pytest.mark.parametrize("fast_path", [True, False], ids=["fast-get", "aiohttp"])
 def test_interrupted_download_resumes_with_range(source, pyreg, root, monkeypatch, fast_path):
-    import puller.endpoints
-    monkeypatch.setattr(puller.endpoints, "FAST_PATH", fast_path)
+    import puller.fastget
+    monkeypatch.setattr(puller.fastget, "ENABLED", fast_path)
     behaviour = Behaviour(cut_after=1_000_000)
     with serve(source, behaviour) as host:
         result = pyreg("pull", f"{host}/r/img:latest")
