@@ -25,6 +25,7 @@ from typing import AsyncIterator
 
 from .base import (BlobWriter, FileInfo, InvalidKey, PathNotFound, StorageDriver, StorageError,
                    check_key, check_prefix)
+from .staged_writer import StagedFileWriter, fsync_directory
 
 TEMP_PREFIX = ".pyreg-tmp-"  # hidden from list(); never a registry key
 CHUNK_SIZE = 1 << 20
@@ -33,16 +34,7 @@ CHECKED_DIRS_LIMIT = 100_000  # directories known to resolve inside the root; th
 _MISSING = (FileNotFoundError, NotADirectoryError)
 
 
-def _fsync_directory(path: str) -> None:
-    """Make a rename in `path` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _open_new_temp(final_path: str) -> tuple[str, object]:
+def _open_new_temp(final_path: str) -> tuple[str, int]:
     """Create the key's directory and a fresh temp file in it.
 
     Retries because a concurrent delete may prune the just-created empty
@@ -52,72 +44,10 @@ def _open_new_temp(final_path: str) -> tuple[str, object]:
         os.makedirs(directory, exist_ok=True)
         temp_path = os.path.join(directory, f"{TEMP_PREFIX}{uuid.uuid4().hex}-{name}")
         try:
-            return temp_path, open(temp_path, "xb")
+            return temp_path, os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         except FileNotFoundError:
             continue
     raise StorageError(f"could not create a temp file in {directory}")
-
-
-class _FileWriter(BlobWriter):
-    """Buffers up to CHUNK_SIZE in memory, then writes in a thread."""
-
-    def __init__(self, file, final_path: str, temp_path: str | None, start_size: int):
-        self._file = file
-        self._final_path, self._temp_path = final_path, temp_path  # no temp when appending in place
-        self._start_size = start_size
-        self.size = start_size
-        self._pending = bytearray()
-        self._finished = False
-
-    async def write(self, chunk: bytes) -> None:
-        if self._finished:
-            raise StorageError("write after commit or cancel")
-        self.size += len(chunk)
-        if not self._pending and len(chunk) >= CHUNK_SIZE:
-            await asyncio.to_thread(self._file.write, chunk)  # big chunks skip the buffer copy
-            return
-        self._pending += chunk
-        if len(self._pending) >= CHUNK_SIZE:
-            pending, self._pending = self._pending, bytearray()
-            await asyncio.to_thread(self._file.write, pending)
-
-    async def commit(self) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        pending, self._pending = self._pending, bytearray()
-        try:
-            await asyncio.to_thread(self._commit_sync, pending)
-        except BaseException as error:
-            await asyncio.to_thread(self._discard_sync)
-            if isinstance(error, OSError):  # e.g. the key's path is a directory
-                raise StorageError(f"cannot write {self._final_path}: {error.strerror or error}") from error
-            raise
-
-    def _commit_sync(self, pending: bytearray) -> None:
-        self._file.write(pending)
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        if self._temp_path is not None:
-            os.replace(self._temp_path, self._final_path)
-            _fsync_directory(os.path.dirname(self._final_path))
-
-    async def cancel(self) -> None:
-        if not self._finished:
-            self._finished = True
-            self._pending = bytearray()
-            await asyncio.to_thread(self._discard_sync)
-
-    def _discard_sync(self) -> None:
-        self._file.close()
-        if self._temp_path is not None:
-            try:
-                os.unlink(self._temp_path)
-            except FileNotFoundError:
-                pass
-        else:
-            os.truncate(self._final_path, self._start_size)
 
 
 class FilesystemDriver(StorageDriver):
@@ -208,19 +138,19 @@ class FilesystemDriver(StorageDriver):
         path = self._path(key)
         if append:
             try:
-                file = open(path, "r+b")
+                fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
             except FileNotFoundError:
                 pass  # nothing to continue: write a new key atomically
             except (NotADirectoryError, IsADirectoryError) as error:
                 raise StorageError(f"cannot append to {key!r}: {error.strerror}") from None
             else:
-                start_size = file.seek(0, os.SEEK_END)
-                return _FileWriter(file, path, None, start_size)
+                start_size = os.lseek(fd, 0, os.SEEK_END)
+                return StagedFileWriter(fd, path, None, start_size)
         try:
-            temp_path, file = await asyncio.to_thread(_open_new_temp, path)
+            temp_path, fd = await asyncio.to_thread(_open_new_temp, path)
         except OSError as error:  # e.g. a parent of the key is a file
             raise StorageError(f"cannot write {key!r}: {error.strerror or error}") from None
-        return _FileWriter(file, path, temp_path, 0)
+        return StagedFileWriter(fd, path, temp_path, 0)
 
     async def stat(self, key: str) -> FileInfo:
         try:
@@ -257,7 +187,7 @@ class FilesystemDriver(StorageDriver):
             except FileNotFoundError:
                 if not os.path.exists(source_path):
                     raise PathNotFound(source) from None
-        _fsync_directory(os.path.dirname(dest_path))
+        fsync_directory(os.path.dirname(dest_path))
         self._prune_empty_parents(source_path)
 
     async def delete(self, key: str) -> None:

@@ -12,7 +12,7 @@ from ocispec.digest import Digest
 from ocispec.errors import OciError
 
 from ..middlewares import API_VERSION_HEADER
-from .params import (BODY_CHUNK, blob_location, content_range, query_digest, repo_name,
+from .params import (blob_location, body_chunks, content_range, query_digest, repo_name,
                      store_of, upload_id, upload_location, validate_repo_name)
 
 
@@ -59,7 +59,7 @@ async def _try_mount(request: web.Request, name: str) -> Digest | None:
 
 async def _monolithic(request: web.Request, name: str, digest: Digest) -> web.Response:
     await store_of(request).uploads.put_whole(
-        name, request.content.iter_chunked(BODY_CHUNK), digest, request.content_length)
+        name, body_chunks(request), digest, request.content_length)
     return _created(name, digest)
 
 
@@ -74,7 +74,7 @@ async def _append(request: web.Request, name: str, upload: str) -> int:
     uploads = store_of(request).uploads
     try:
         span = content_range(request)
-        return await uploads.append(name, upload, request.content.iter_chunked(BODY_CHUNK),
+        return await uploads.append(name, upload, body_chunks(request),
                                     start=span[0] if span else None,
                                     length=span[1] - span[0] + 1 if span else None)
     except OciError as error:

@@ -27,7 +27,7 @@ from .upload_locks import UploadLocks
 
 UPLOAD_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HASH_CACHE_LIMIT = 1024
-PUMP_BATCH = 1 << 20
+PUMP_BATCH = 4 << 20
 INLINE_HASH_LIMIT = 64 * 1024
 
 
@@ -39,29 +39,40 @@ def check_upload_id(upload_id: str) -> str:
 
 
 async def _pump(chunks: AsyncIterator[bytes], writer, hasher) -> int:
-    """Copy a stream into a writer and a hash, in batches of about 1 MiB.
+    """Copy a stream into a writer and a hash, in batches of about PUMP_BATCH.
 
-    Each batch is hashed in a thread while the writer stores it, so hashing,
-    disk writes and receiving the next bytes (the event loop stays free)
-    overlap instead of taking turns."""
-    received, batch = 0, bytearray()
+    A batch is a list of the received chunks, not a joined copy: every copy
+    of an upload's bytes costs CPU. Each batch is hashed in a thread while
+    the writer stores it, so hashing, disk writes and receiving the next
+    bytes overlap instead of taking turns."""
+    received, batch, batched = 0, [], 0
     async for chunk in chunks:
-        batch += chunk
-        if len(batch) >= PUMP_BATCH:
-            received += await _store_batch(bytes(batch), writer, hasher)
-            batch = bytearray()
+        batch.append(chunk)
+        batched += len(chunk)
+        if batched >= PUMP_BATCH:
+            await _store_batch(batch, batched, writer, hasher)
+            received, batch, batched = received + batched, [], 0
     if batch:
-        received += await _store_batch(bytes(batch), writer, hasher)
-    return received
+        await _store_batch(batch, batched, writer, hasher)
+    return received + batched
 
 
-async def _store_batch(batch: bytes, writer, hasher) -> int:
-    if len(batch) < INLINE_HASH_LIMIT:  # a thread hop costs more than hashing a few KiB
-        hasher.update(batch)
-        await writer.write(batch)
+def _hash_all(hasher, batch: list[bytes]) -> None:
+    for chunk in batch:
+        hasher.update(chunk)
+
+
+async def _write_all(writer, batch: list[bytes]) -> None:
+    for chunk in batch:
+        await writer.write(chunk)
+
+
+async def _store_batch(batch: list[bytes], size: int, writer, hasher) -> None:
+    if size < INLINE_HASH_LIMIT:  # a thread hop costs more than hashing a few KiB
+        _hash_all(hasher, batch)
+        await _write_all(writer, batch)
     else:
-        await asyncio.gather(asyncio.to_thread(hasher.update, batch), writer.write(batch))
-    return len(batch)
+        await asyncio.gather(asyncio.to_thread(_hash_all, hasher, batch), _write_all(writer, batch))
 
 
 def chunk_out_of_range(message: str) -> OciError:
