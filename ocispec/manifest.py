@@ -78,7 +78,7 @@ def parse_manifest(raw: bytes, content_type: str | None = None,
     content_type = (content_type or "").split(";")[0].strip() or None
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: hostile nesting
         raise OciError(ErrorCode.MANIFEST_INVALID, "manifest is not valid JSON") from None
     if not isinstance(data, dict):
         raise OciError(ErrorCode.MANIFEST_INVALID, "manifest is not a JSON object")

@@ -67,7 +67,7 @@ def _parse(raw: bytes, content_type: str | None, digest: Digest) -> Manifest:
     try:
         return parse_manifest(raw, content_type, digest)
     except (TypeError, ValueError, AttributeError, RecursionError):
-        # Shapes the parser did not foresee (e.g. `"urls": 5`) are still bad input.
+        # A last net at the edge: a shape the parser did not foresee is still bad input, never a 500.
         raise OciError(ErrorCode.MANIFEST_INVALID, "manifest has an invalid structure") from None
 
 

@@ -111,3 +111,9 @@ def test_descriptor_with_non_list_urls_is_manifest_invalid():
     with pytest.raises(OciError) as info:
         parse_manifest(raw, mt.OCI_MANIFEST)
     assert info.value.code is ErrorCode.MANIFEST_INVALID
+
+
+def test_deeply_nested_json_is_manifest_invalid():
+    with pytest.raises(OciError) as info:
+        parse_manifest(b"[" * 100_000, mt.OCI_MANIFEST)
+    assert info.value.code is ErrorCode.MANIFEST_INVALID
