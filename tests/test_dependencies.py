@@ -6,17 +6,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_PACKAGES = {"ocispec", "registry", "storage_backends", "puller", "runtime", "pyreg_cli"}
+PROJECT_PACKAGES = {"ocispec", "registry", "storage_backends", "puller", "runtime", "builder", "pyreg_cli"}
 
 # package -> top-level modules it must never import
 FORBIDDEN = {
     "ocispec": PROJECT_PACKAGES - {"ocispec"},
     "storage_backends": PROJECT_PACKAGES - {"storage_backends"},
-    "registry": {"puller", "runtime", "pyreg_cli"},
-    "puller": {"registry", "runtime", "storage_backends", "pyreg_cli"},
+    "registry": {"puller", "runtime", "builder", "pyreg_cli"},
+    "puller": {"registry", "runtime", "builder", "storage_backends", "pyreg_cli"},
     # The runtime reads the local store through puller.store only, and must
     # start fast: no aiohttp, boto3 or server code.
-    "runtime": {"registry", "storage_backends", "pyreg_cli", "aiohttp", "boto3", "aiofiles"},
+    "runtime": {"registry", "storage_backends", "builder", "pyreg_cli", "aiohttp", "boto3", "aiofiles"},
+    # The builder sits above the client and the runtime (it pulls bases and
+    # runs RUN steps); only the command line imports it.
+    "builder": {"registry", "storage_backends", "pyreg_cli"},
 }
 # Modules the runtime's start path loads: they must stay light.
 LIGHT_MODULES = ["puller/store.py"]
