@@ -232,10 +232,10 @@ def _healthcheck(request: Request) -> ins.Healthcheck:
                            "start-interval": "string", "retries": "string"})
     if kind != "CMD":
         raise request.error(f"unknown type {kind!r} in HEALTHCHECK (try CMD)")
-    sub = Request(request.keyword, [], rest, request.location, request.original, request.escape)
     if not rest:
         raise request.error("missing command after HEALTHCHECK CMD")
-    command = sub.command(allow_empty_json=False)
+    payload = Request(request.keyword, [], rest, request.location, request.original, request.escape)
+    command = payload.command(allow_empty_json=False)
     test = ("CMD", *command.args) if command.exec_form else ("CMD-SHELL", command.args[0])
     durations = {name.replace("-", "_"): _interval(request, name, flags[name])
                  for name in ("interval", "timeout", "start-period", "start-interval")}
