@@ -1,11 +1,9 @@
 """Cache keys (what invalidates a step and what does not), the cache index,
 and the image config docker's rules give."""
-import json
 import os
 
 import pytest
 
-from builder import instructions as ins
 from builder.cache import BuildCache, CacheRecord, base_key, copy_sources, step_key
 from builder.context import SourceTree
 from builder.errors import BuildError

@@ -2,7 +2,6 @@
 against the examples of docker's Dockerfile reference."""
 import pytest
 
-from builder import instructions as ins
 from builder.errors import BuildError
 from builder.parser import parse_dockerfile
 from builder.scope import StageScope, meta_scope, parse_build_args, platform_args
