@@ -61,7 +61,7 @@ class Accounts:
                  throttle: FailureThrottle | None = None, cache_ttl: float = 300.0,
                  cache_size: int = 1000):
         self.htpasswd, self.robots = htpasswd, robots
-        self.throttle = throttle or FailureThrottle()
+        self.throttle = throttle if throttle is not None else FailureThrottle()
         self.cache_ttl, self.cache_size = cache_ttl, cache_size
         self._salt = secrets.token_bytes(32)
         self._verified: dict[bytes, tuple[float, tuple | None, Account]] = {}

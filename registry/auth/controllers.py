@@ -101,7 +101,7 @@ class TokenController:
     def __init__(self, validator: TokenValidator, throttle: FailureThrottle | None = None):
         self.settings: TokenSettings = validator.settings
         self.validator = validator
-        self.throttle = throttle or FailureThrottle()
+        self.throttle = throttle if throttle is not None else FailureThrottle()
 
     def _challenge(self, attempt: Attempt, scopes: tuple[Scope, ...], error: str | None = None):
         realm = self.settings.realm

@@ -57,8 +57,10 @@ class TokenSettings:
     signingalgorithms: tuple[str, ...] = ()  # empty: every supported one
 
     @classmethod
-    def from_mapping(cls, options: Mapping[str, Any], where: str = "auth.token") -> TokenSettings:
-        """From the `auth.token` section; raises ValueError naming the key."""
+    def from_mapping(cls, options: Mapping[str, Any], where: str = "auth.token",
+                     keys_required: bool = True) -> TokenSettings:
+        """From the `auth.token` section; raises ValueError naming the key.
+        `keys_required=False` when the built-in issuer adds its own root."""
         def text(key: str, required: bool) -> str | None:
             value = options.get(key)
             if value is None and not required:
@@ -76,7 +78,7 @@ class TokenSettings:
                        text("rootcertbundle", False), text("jwks", False), redirect,
                        text("autoredirectpath", False) or DEFAULT_AUTOREDIRECT_PATH,
                        tuple(algorithms))
-        if not settings.rootcertbundle and not settings.jwks:
+        if keys_required and not settings.rootcertbundle and not settings.jwks:
             raise ValueError(f"{where}.rootcertbundle is required (or {where}.jwks)")
         return settings
 
@@ -123,8 +125,9 @@ class TokenValidator:
         self._cache: dict[bytes, tuple[float, Grant]] = {}
 
     @classmethod
-    def from_settings(cls, settings: TokenSettings) -> TokenValidator:
-        return cls(settings, TrustStore.from_files(settings.rootcertbundle, settings.jwks))
+    def from_settings(cls, settings: TokenSettings, extra_roots=()) -> TokenValidator:
+        trust = TrustStore.from_files(settings.rootcertbundle, settings.jwks, list(extra_roots))
+        return cls(settings, trust)
 
     def validate(self, token: str) -> Grant:
         """The token's grant; raises TokenRejected."""

@@ -154,9 +154,11 @@ class TrustStore:
         self.keys.update(jwks or {})
 
     @classmethod
-    def from_files(cls, rootcertbundle: str | None, jwks: str | None = None) -> TrustStore:
+    def from_files(cls, rootcertbundle: str | None, jwks: str | None = None,
+                   extra_roots: list[x509.Certificate] = ()) -> TrustStore:
+        """The bundle's roots (plus the built-in issuer's, when it runs) and a JWKS."""
         roots = load_certificates(rootcertbundle) if rootcertbundle else []
-        return cls(roots, _load_jwks(jwks) if jwks else None)
+        return cls(roots + list(extra_roots), _load_jwks(jwks) if jwks else None)
 
     def signing_key(self, header: dict) -> object:
         """The trusted key a token's header names; raises JoseError."""
