@@ -5,8 +5,9 @@ key it holds: made on first start in `key_dir` (ES256 by default, EdDSA on
 request), with a self-signed certificate that goes into the validator's
 root bundle, so `auth.token.rootcertbundle` can name that file for
 Distribution too. Tokens carry the certificate in `x5c` and its libtrust
-id in `kid`, which Distribution 2.8 and 3 both accept (2.8 has no EdDSA:
-keep ES256 when Distribution validates the tokens).
+id in `kid`, which Distribution 2.8 and 3 both accept. Distribution 2.8
+cannot load an Ed25519 certificate at all (it will not start with one in
+its rootcertbundle), so keep ES256 when Distribution validates the tokens.
 
 Granted scopes are the intersection of what was asked and what the caller
 may do: the access rules for users and anonymous callers, the robot's own

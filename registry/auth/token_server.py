@@ -25,6 +25,7 @@ from aiohttp import web
 
 from ocispec.errors import ErrorCode, OciError
 
+from ..middlewares import errors_middleware
 from . import audit
 from .accounts import Account, AuthenticationFailed, Throttled
 from .challenge import basic_challenge, too_many_attempts, unauthorized
@@ -142,3 +143,11 @@ async def _password_grant(issuer: TokenIssuer, form: dict, address, asked) -> Ac
 def add_routes(router: web.UrlDispatcher, path: str = "/token") -> None:
     router.add_route("GET", path, get_token)
     router.add_route("POST", path, post_token)
+
+
+def token_app(issuer: TokenIssuer, path: str = "/token") -> web.Application:
+    """The issuer on its own (`pyreg token-server`), errors rendered as the registry's."""
+    app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_FORM)
+    app[TOKEN_ISSUER] = issuer
+    add_routes(app.router, path)
+    return app
