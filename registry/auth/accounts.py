@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import audit
+from .errors import AuthError
 from .grants import Grant, full_grant
 from .htpasswd import HtpasswdFile
 from .robots import SECRET_PREFIX, SUBJECT_PREFIX, Robot, RobotStore
@@ -30,11 +31,11 @@ from .scopes import Scope
 from .throttle import FailureThrottle
 
 
-class AuthenticationFailed(Exception):
+class AuthenticationFailed(AuthError):
     """Wrong or unknown credentials."""
 
 
-class Throttled(Exception):
+class Throttled(AuthError):
     def __init__(self, retry_after: float):
         super().__init__("too many failed attempts from this address")
         self.retry_after = retry_after

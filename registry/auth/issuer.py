@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from ..tls import (certificate_pem, locked_directory, private_key_pem, self_signed_certificate,
                    write_file_atomically)
 from .accounts import Account, Accounts
+from .errors import AuthError
 from .grants import Grant
 from .jose import JoseError, algorithm_for, parse_compact, sign_compact, verify_signature
 from .rules import NO_RULES, RulesFile
@@ -48,7 +49,7 @@ REFRESH_AUDIENCE_PREFIX = "pyreg-refresh:"
 ALGORITHMS = ("ES256", "EdDSA")
 
 
-class RefreshRejected(Exception):
+class RefreshRejected(AuthError):
     """A refresh token that no longer opens an account."""
 
 

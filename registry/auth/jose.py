@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
                                                              encode_dss_signature)
 
+from .errors import AuthError
+
 MAX_TOKEN_LENGTH = 8192  # aiohttp refuses longer header lines anyway
 _B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 _HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
@@ -31,7 +33,7 @@ SUPPORTED_ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512",
                         "PS256", "PS384", "PS512", "EdDSA")
 
 
-class JoseError(ValueError):
+class JoseError(AuthError, ValueError):
     """A token that is malformed or whose signature does not verify."""
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from storage_backends.base import PathNotFound, StorageDriver
 
+from .errors import AuthError
 from .grants import Grant, pattern_grant
 from .scopes import ALL, DELETE, PULL, PUSH, REGISTRY, REPOSITORY, Scope, ScopeError, parse_scope
 
@@ -51,7 +52,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _LIFETIME_RE = re.compile(r"(\d{1,6})([smhdw])")
 
 
-class RobotError(ValueError):
+class RobotError(AuthError, ValueError):
     """A robot name, scope or lifetime that cannot be used, or an unknown robot."""
 
 

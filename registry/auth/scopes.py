@@ -25,6 +25,8 @@ from typing import Iterable, Mapping
 
 from ocispec.reference import is_valid_name, validate_name
 
+from .errors import AuthError
+
 PULL, PUSH, DELETE, ALL = "pull", "push", "delete", "*"
 REPOSITORY, REGISTRY = "repository", "registry"
 _TYPE_RE = re.compile(r"[a-z0-9]+(?:\([a-z0-9]+\))?")
@@ -32,7 +34,7 @@ _ACTION_RE = re.compile(r"[a-z]+|\*")
 MAX_SCOPE_LENGTH = 1024
 
 
-class ScopeError(ValueError):
+class ScopeError(AuthError, ValueError):
     """A scope string that does not follow the token specification's grammar."""
 
 

@@ -20,18 +20,18 @@ from storage_backends.base import StorageDriver
 
 from .accounts import Accounts
 from .controllers import AccessController, BasicController, TokenController
+from .errors import AuthError
 from .htpasswd import HtpasswdFile
 from .issuer import IssuerSettings, TokenIssuer, load_or_create_signing_key
 from .robots import RobotStore
 from .rules import RulesFile
 from .throttle import FailureThrottle
 from .tokens import TokenSettings, TokenValidator
-from .watched import WatchedFileError
 
 SCHEMES = ("htpasswd", "token")
 
 
-class AuthSetupError(ValueError):
+class AuthSetupError(AuthError, ValueError):
     """Configuration that cannot give a working access controller; one line."""
 
 
@@ -63,7 +63,7 @@ def access_controller(auth: Mapping[str, Any], driver: StorageDriver,
         settings = TokenSettings.from_mapping(options, keys_required=issuer is None)
         roots = [issuer.signing.certificate] if issuer else []
         return TokenController(TokenValidator.from_settings(settings, roots), throttle)
-    except (WatchedFileError, ValueError) as err:  # TrustError and TLS problems are ValueErrors
+    except ValueError as err:  # a file, bundle or setting that cannot be used
         raise AuthSetupError(str(err)) from None
 
 
@@ -84,5 +84,5 @@ def built_in_issuer(settings: IssuerSettings, htpasswd: str | None, rules: str |
         accounts = Accounts(HtpasswdFile(htpasswd) if htpasswd else None,
                             RobotStore(driver, robot_refresh), throttle)
         return TokenIssuer(settings, signing, accounts, RulesFile(rules) if rules else None)
-    except (WatchedFileError, ValueError) as err:
+    except ValueError as err:
         raise AuthSetupError(str(err)) from None

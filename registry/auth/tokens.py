@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from .errors import AuthError
 from .grants import Grant, exact_grant
 from .jose import SUPPORTED_ALGORITHMS, JoseError, parse_compact, verify_signature
 from .scopes import Scope, scope
@@ -34,7 +35,7 @@ LEEWAY = 60.0  # seconds, as Distribution's token.Leeway
 DEFAULT_AUTOREDIRECT_PATH = "/auth/token"
 
 
-class TokenRejected(Exception):
+class TokenRejected(AuthError):
     """A bearer token that does not grant anything; `reason` is for the log.
     `forged` is False for what honest clients send too (a token past its
     expiry, or early through clock skew): those do not count as attacks."""

@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from .errors import AuthError
 from .jose import JoseError, b64url_decode, b64url_encode
 
 MAX_CHAIN = 5
@@ -33,7 +34,7 @@ _EC_NAMES = {cls.name: crv for crv, cls in _EC_CURVES.items()}
 _EC_SIZES = {"P-256": 32, "P-384": 48, "P-521": 66}
 
 
-class TrustError(ValueError):
+class TrustError(AuthError, ValueError):
     """A root bundle or key set that cannot be used (a start-up error)."""
 
 

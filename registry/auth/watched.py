@@ -15,12 +15,14 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
+from .errors import AuthError
+
 log = logging.getLogger("pyreg.auth")
 T = TypeVar("T")
 MAX_FILE_SIZE = 16 * 1024 * 1024
 
 
-class WatchedFileError(Exception):
+class WatchedFileError(AuthError, ValueError):
     """The file cannot be used: missing, unreadable, too large or malformed."""
 
 
