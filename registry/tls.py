@@ -24,7 +24,6 @@ import logging
 import os
 import socket
 import ssl
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -33,6 +32,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ocispec.layout import write_atomic
 
 log = logging.getLogger("pyreg.registry")
 CERTIFICATE_NAME, KEY_NAME = "registry.crt", "registry.key"
@@ -46,24 +47,12 @@ class TLSError(ValueError):
 
 
 def write_file_atomically(path: Path, data: bytes, mode: int) -> None:
-    """Replace `path` with `data`: a crash leaves the old file or the new one."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    """Replace `path` with `data`: a crash leaves the old file or the new one.
+    The temporary file is 0600 from its creation (mkstemp), so a key is never
+    readable by others, not even half-written."""
+    write_atomic(path, data)
+    if mode != 0o600:
+        os.chmod(path, mode)
 
 
 def private_key_pem(key) -> bytes:

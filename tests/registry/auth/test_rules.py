@@ -7,22 +7,8 @@ from registry.auth.rules import RulesFile, parse_rules
 from registry.auth.scopes import CATALOG, repository
 from registry.auth.watched import WatchedFileError
 
-RULES = """
-groups:
-  team-a: [alice, bob]
-rules:
-  - repositories: ["team-a/*"]
-    groups: [team-a]
-    actions: [pull, push]
-  - repositories: ["public/*"]
-    anonymous: true
-    actions: [pull]
-  - repositories: ["*"]
-    users: [admin]
-    actions: ["*"]
-  - catalog: true
-    users: ["*"]
-"""
+from .apps import RULES
+
 
 
 def test_users_groups_anonymous_and_catalog():
