@@ -29,7 +29,10 @@ from .scopes import Requirement, Scope
 from .throttle import FailureThrottle
 from .tokens import TokenRejected, TokenSettings, TokenValidator
 
-MAX_CREDENTIALS = 4096
+# Past this an Authorization header is not read at all (aiohttp already
+# refuses header lines over 8 KiB); a token's own cap is jose's and is
+# refused with a reason, so an over-long forgery is logged like any other.
+MAX_CREDENTIALS = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,9 @@ class Attempt:
 
 
 def attempt_of(request) -> Attempt:
-    """From an aiohttp request (X-Forwarded-Proto as Distribution reads it)."""
+    """From an aiohttp request. The address is the socket's peer, never an
+    X-Forwarded-For a client could write to dodge the throttle; the scheme
+    honours X-Forwarded-Proto, as Distribution's autoredirect does."""
     scheme = request.headers.get("X-Forwarded-Proto") or request.scheme
     return Attempt(request.headers.get("Authorization"), request.remote, request.host, scheme)
 
