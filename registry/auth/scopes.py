@@ -19,6 +19,7 @@ it may not read (Distribution refuses the whole request instead).
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -156,12 +157,21 @@ def required_access(method: str, kind: RouteKind, name: str | None,
     which must never reach a challenge header."""
     if kind is RouteKind.CATALOG:
         return Requirement((CATALOG,) if method in _READS else ())
+    if kind is RouteKind.UPLOAD_START and "mount" in query:
+        source = query.get("from")
+        target = _required(method, kind, name)
+        if target.scopes and source and source != name and is_valid_name(source):
+            return Requirement(target.scopes, repository(source, PULL))
+        return target
+    return _required(method, kind, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _required(method: str, kind: RouteKind, name: str | None) -> Requirement:
+    """Remembered per (method, kind, name): a hot manifest GET then costs a
+    lookup, not a name check and new scopes (a malformed name raises, and
+    is not remembered)."""
     actions = _BY_METHOD.get(kind, {}).get(method)
     if actions is None or name is None:
         return Requirement()
-    target = repository(validate_name(name), *actions)
-    if kind is RouteKind.UPLOAD_START and "mount" in query:
-        source = query.get("from")
-        if source and source != name and is_valid_name(source):
-            return Requirement((target,), repository(source, PULL))
-    return Requirement((target,))
+    return Requirement((repository(validate_name(name), *actions),))
