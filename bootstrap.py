@@ -20,7 +20,8 @@ HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 TEST_DEBIAN_PACKAGES = ["skopeo", "docker-registry", "podman", "runc", "crun", "umoci",
-                        "busybox-static", "zstd", "uidmap", "iproute2", "docker.io", "containerd"]
+                        "busybox-static", "zstd", "uidmap", "iproute2", "docker.io", "containerd",
+                        "apache2-utils"]
 
 
 def run(cmd: list[str], **kwargs) -> None:

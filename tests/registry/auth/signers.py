@@ -1,0 +1,106 @@
+"""Keys, certificates and tokens for the token tests: honest signers and forgers."""
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.x509.oid import NameOID
+
+from registry.auth.jose import b64url_encode, sign_compact
+from registry.auth.tokens import TokenSettings, TokenValidator
+from registry.auth.trust import TrustStore
+from registry.tls import certificate_pem, self_signed_certificate
+
+SERVICE, ISSUER = "registry.test", "issuer.test"
+
+
+def new_key(kind: str):
+    if kind == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    if kind == "ec384":
+        return ec.generate_private_key(ec.SECP384R1())
+    if kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kind == "rsa1024":
+        return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def issued_certificate(key, name: str, issuer_key, issuer_cert, ca: bool = False,
+                       days: int = 1) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_cert.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(hours=1))
+               .not_valid_after(now + datetime.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), True))
+    digest = None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    return builder.sign(issuer_key, digest)
+
+
+@dataclass
+class Signer:
+    key: object
+    certificate: x509.Certificate
+
+    @classmethod
+    def root(cls, kind: str = "ec") -> Signer:
+        key = new_key(kind)
+        return cls(key, self_signed_certificate(key, f"test root {kind}", ca=True))
+
+
+def claims(**overrides) -> dict:
+    now = int(time.time())
+    base = {"iss": ISSUER, "aud": SERVICE, "sub": "carol", "exp": now + 300, "nbf": now - 5,
+            "iat": now, "jti": "j1",
+            "access": [{"type": "repository", "name": "team/app", "actions": ["pull", "push"]}]}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def sign(key, header: dict, body: dict) -> str:
+    return sign_compact(key, header, body)
+
+
+def raw_token(header: dict, body: dict | str, signature: bytes) -> str:
+    """A token assembled by hand, for the forgeries sign_compact refuses to make."""
+    head = b64url_encode(json.dumps(header).encode())
+    payload = body if isinstance(body, str) else b64url_encode(json.dumps(body).encode())
+    return f"{head}.{payload}.{b64url_encode(signature)}"
+
+
+def hs256(secret: bytes, header: dict, body: dict) -> str:
+    import hmac
+    head = b64url_encode(json.dumps(header).encode())
+    payload = b64url_encode(json.dumps(body).encode())
+    mac = hmac.new(secret, f"{head}.{payload}".encode(), "sha256").digest()
+    return f"{head}.{payload}.{b64url_encode(mac)}"
+
+
+def rsa_pss(key, header: dict, body: dict) -> str:
+    head = b64url_encode(json.dumps({**header, "alg": "PS256"}).encode())
+    payload = b64url_encode(json.dumps(body).encode())
+    signature = key.sign(f"{head}.{payload}".encode(),
+                         padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                         hashes.SHA256())
+    return f"{head}.{payload}.{b64url_encode(signature)}"
+
+
+def bundle(directory: Path, *certificates: x509.Certificate) -> str:
+    path = directory / "bundle.pem"
+    path.write_bytes(b"".join(certificate_pem(c) for c in certificates))
+    return str(path)
+
+
+def validator(bundle_path: str | None, jwks: str | None = None, algorithms=(),
+              cache_size: int = 10_000, clock=time.time) -> TokenValidator:
+    options = TokenSettings(realm="https://auth.test/token", service=SERVICE, issuer=ISSUER,
+                            rootcertbundle=bundle_path, jwks=jwks, signingalgorithms=algorithms)
+    return TokenValidator(options, TrustStore.from_files(bundle_path, jwks), cache_size, clock)
