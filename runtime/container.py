@@ -119,7 +119,8 @@ def _write_replacing(path: str, data: bytes) -> None:
 
 class ContainerStore:
     def __init__(self, root: str | os.PathLike):
-        self.dir = os.path.join(os.fspath(root), "containers")
+        self.root = os.fspath(root)
+        self.dir = os.path.join(self.root, "containers")
 
     def path(self, container_id: str) -> str:
         if len(container_id) != 64 or not all(c in "0123456789abcdef" for c in container_id):

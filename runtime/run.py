@@ -23,7 +23,7 @@ FORWARDED_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SI
 
 class Prepared(Record):
     FIELDS = {"store": REQUIRED, "container": REQUIRED, "spec": REQUIRED, "plan": REQUIRED,
-              "cgroups": None}
+              "cgroups": None, "confinement": None}
 
     @property
     def directory(self) -> str:
@@ -80,18 +80,34 @@ def prepare(root: str, image_name: str, options: RunOptions, name: str | None = 
         spec = build_spec(image.config, options, user)
         with open(os.path.join(directory, "config.json"), "w") as handle:
             handle.write(fastjson.dumps(spec))
-        cgroups = None
+        cgroups, confinement = None, None
         resources = spec["linux"]["resources"]
-        if resources and runtime == "pyreg":  # no limit asked: no cgroup to make and remove
-            cgroups = _make_cgroups(container.id, resources)
-            container.cgroups = list(cgroups.paths)
+        if runtime == "pyreg":
+            confinement = confinement_for(root, spec)
+            if set(resources) & {"memory", "cpu", "pids"}:  # no limit: no cgroup to make and remove
+                cgroups = _make_cgroups(container.id, resources)
+                container.cgroups = list(cgroups.paths)
         container.command, container.rootfs = spec["process"]["args"], plan.to_json()
         if not auto_remove:
             store.save(container)  # a --rm container shows up once it runs: one write less
     except BaseException:
         store.remove(container)
         raise
-    return Prepared(store, container, spec, plan, cgroups)
+    return Prepared(store, container, spec, plan, cgroups, confinement)
+
+
+def confinement_for(root: str, spec: dict) -> process.Confinement:
+    """The device cgroup and seccomp program the spec asks for."""
+    from . import devices, seccomp
+    group = None
+    if devices.controller_available():
+        group = devices.device_group(spec["linux"]["resources"]["devices"])
+    elif os.geteuid() == 0 and "CAP_MKNOD" in spec["process"]["capabilities"]["bounding"]:
+        raise devices.DeviceError("CAP_MKNOD needs the cgroup v1 devices controller, which this "
+                                  "host lacks: the device nodes made could be opened")
+    section = spec["linux"].get("seccomp")
+    program = seccomp.program(root, section) if section is not None else None
+    return process.Confinement(group, program)
 
 
 def _make_cgroups(container_id: str, resources: dict):
@@ -166,7 +182,7 @@ def supervise(prepared: Prepared, stdio: process.Stdio, init: bool = False,
 def _start(prepared: Prepared, stdio: process.Stdio, init: bool, record_running) -> int:
     if prepared.container.runtime == "pyreg":
         return process.start(prepared.spec, prepared.plan, prepared.cgroups, stdio, init,
-                             after_fork=record_running)
+                             after_fork=record_running, confinement=prepared.confinement)
     from .bundle import start_with_runc
     pid = start_with_runc(prepared.container.runtime, prepared.directory, prepared.plan,
                           prepared.container.id, stdio)
