@@ -63,7 +63,37 @@ def run_options(args):
         env=tuple(read_env_files(args.env_file) + expand_env(args.env)),
         workdir=args.workdir, user=args.user, hostname=args.hostname or "", volumes=volumes,
         read_only=args.read_only, network=args.network, memory=args.memory, cpus=args.cpus,
-        pids_limit=args.pids_limit, tty=args.tty)
+        pids_limit=args.pids_limit, tty=args.tty, cap_add=tuple(args.cap_add),
+        cap_drop=tuple(args.cap_drop), seccomp=seccomp_option(args.security_opt))
+
+
+def seccomp_option(options: list[str]):
+    """--security-opt values -> "default", "unconfined" or a loaded profile."""
+    chosen = "default"
+    for option in options:
+        if option in ("no-new-privileges", "no-new-privileges=true", "no-new-privileges:true"):
+            continue  # always on
+        key, sep, value = option.partition("=")
+        if not sep:
+            key, sep, value = option.partition(":")  # docker's older seccomp:PATH
+        if key != "seccomp" or not value:
+            raise CliError(f"unsupported --security-opt {option!r}: pyreg knows seccomp=unconfined, "
+                           "seccomp=PROFILE.json and no-new-privileges", EXIT_RUN_FAILED)
+        chosen = "unconfined" if value == "unconfined" else _read_profile(value)
+    return chosen
+
+
+def _read_profile(path: str) -> dict:
+    from runtime import fastjson
+    try:
+        profile = fastjson.load_file(path)
+    except OSError as err:
+        raise CliError(f"cannot read seccomp profile {path}: {err.strerror}", EXIT_RUN_FAILED) from None
+    except ValueError as err:
+        raise CliError(f"seccomp profile {path} is not valid JSON: {err}", EXIT_RUN_FAILED) from None
+    if not isinstance(profile, dict):
+        raise CliError(f"seccomp profile {path} must be a JSON object", EXIT_RUN_FAILED)
+    return profile
 
 
 def runtime_errors():

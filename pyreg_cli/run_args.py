@@ -71,6 +71,10 @@ RUN_OPTIONS = (  # for run and bundle
     Option(("--cpus",), "cpus", "value", type=positive_float),
     Option(("--pids-limit",), "pids_limit", "value", type=int, metavar="N"),
     Option(("-t", "--tty"), "tty", "flag"),
+    Option(("--cap-add",), "cap_add", "append", metavar="CAP", help="add a capability (or ALL)"),
+    Option(("--cap-drop",), "cap_drop", "append", metavar="CAP", help="drop a capability (or ALL)"),
+    Option(("--security-opt",), "security_opt", "append", metavar="OPT",
+           help="seccomp=unconfined, seccomp=PROFILE.json (docker's format), no-new-privileges"),
 )
 RUN_ONLY_OPTIONS = (
     Option(("--rm",), "rm", "flag", help="remove the container when it exits"),
@@ -80,6 +84,8 @@ RUN_ONLY_OPTIONS = (
     Option(("--init",), "init", "flag", help="run a reaping init as PID 1"),
     Option(("--runtime",), "runtime", "value", choices=("pyreg", "runc", "crun"), default="pyreg"),
     Option(("--pull",), "pull", "value", choices=("missing", "never"), default="missing"),
+    Option(("--log-opt",), "log_opt", "append", metavar="KEY=VALUE",
+           help="max-size=SIZE (default 10m) and max-file=N (default 2) of the kept output"),
 )
 
 

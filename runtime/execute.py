@@ -65,9 +65,11 @@ def _process_for(process: dict, options: ExecOptions, container: Container) -> d
 
 def _exec_user(text: str, container: Container) -> dict:
     from .rootfs import read_image_file
-    from .users import resolve_user
+    from .users import require_mapped, resolve_user
     lowers = list((container.rootfs or {}).get("lowers", []))
     user = resolve_user(text, lambda path: read_image_file(lowers, path))
+    require_mapped(user.uid, user.gid, user.additional_gids,
+                   rootless=bool((container.rootfs or {}).get("rootless")))
     return {"uid": user.uid, "gid": user.gid, "additionalGids": list(user.additional_gids)}
 
 

@@ -15,7 +15,7 @@ from .container import ContainerError, ContainerStore, Status
 from .record import REQUIRED, Record
 from .rootfs import plan_rootfs, prepare_rootfs, read_image_file, seed_upper
 from .spec import RunOptions, build_spec
-from .users import resolve_user
+from .users import require_mapped, resolve_user
 
 FORWARDED_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT,
                      _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
@@ -75,6 +75,7 @@ def prepare(root: str, image_name: str, options: RunOptions, name: str | None = 
         hostname = options.hostname or container.id[:12]
         user = resolve_user(options.user or image.config.get("User") or "",
                             lambda path: read_image_file(snapshots, path))
+        require_mapped(user.uid, user.gid, user.additional_gids, rootless=os.geteuid() != 0)
         options = options.replace(hostname=hostname, etc_files=etc_files(
             directory, plan, hostname, options.network))
         spec = build_spec(image.config, options, user)

@@ -15,6 +15,7 @@ import struct
 import termios
 import tty
 
+import _signal
 import _socket
 
 from . import process
@@ -137,10 +138,15 @@ def run_with_terminal(prepared: Prepared, interactive: bool, init: bool) -> int:
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     relay = Relay(-1, interactive)
 
+    def resized(_signum=None, _frame=None) -> None:
+        # the kernel signals the pty's foreground group itself when its size changes
+        _copy_size(0 if os.isatty(0) else 1, relay.master)
+
     def started(_container) -> None:
         theirs.close()
         relay.attach(_receive_fd(ours))
-        _copy_size(0, relay.master)
+        resized()
+        _signal.signal(_signal.SIGWINCH, resized)  # supervise restores the previous handler
 
     try:
         with _raw_mode(0, interactive and os.isatty(0)):
