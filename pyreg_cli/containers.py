@@ -107,16 +107,39 @@ def describe(err: BaseException) -> str:
     return one_line(err)
 
 
+def log_options(options: list[str]) -> tuple[int | None, int | None]:
+    """--log-opt max-size=SIZE / max-file=N, as docker's json-file driver."""
+    from pyreg_cli.run_args import byte_size
+    size, files = None, None
+    for option in options:
+        key, _, value = option.partition("=")
+        try:
+            if key == "max-size":
+                size = byte_size(value)
+            elif key == "max-file":
+                files = int(value)
+                if files < 1:
+                    raise ValueError
+            else:
+                raise CliError(f"unsupported --log-opt {option!r}: pyreg knows max-size and "
+                               "max-file", EXIT_RUN_FAILED)
+        except (ValueError, TypeError):
+            raise CliError(f"invalid --log-opt {option!r}", EXIT_RUN_FAILED) from None
+    return size, files
+
+
 def prepare_container(args, options):
     from runtime.imagecache import ImageNotFound
     from runtime.run import prepare
+    log = log_options(args.log_opt)
     try:
-        return prepare(args.root, args.image, options, args.name, args.rm, args.detach, args.runtime)
+        return prepare(args.root, args.image, options, args.name, args.rm, args.detach,
+                       args.runtime, log)
     except ImageNotFound:
         if args.pull == "never":
             raise
     pull_image(args)
-    return prepare(args.root, args.image, options, args.name, args.rm, args.detach, args.runtime)
+    return prepare(args.root, args.image, options, args.name, args.rm, args.detach, args.runtime, log)
 
 
 def pull_image(args) -> None:
@@ -168,8 +191,12 @@ def cmd_run(args) -> int:
             return end_program(0)
         if args.tty:
             from runtime.terminal import run_with_terminal
-            return end_program(run_with_terminal(prepared, args.interactive, args.init))
+            return end_program(run_with_terminal(prepared, args.interactive, args.init,
+                                                 keep_log=not args.rm))
         stdin = 0 if args.interactive else os.open(os.devnull, os.O_RDONLY)
+        if not args.rm:  # kept: so is its output, for `pyreg logs`
+            from runtime.shim import supervise_logged
+            return end_program(supervise_logged(prepared, stdin, args.init, attached=True))
         return end_program(supervise(prepared, process.Stdio(stdin, 1, 2), args.init))
     except runtime_errors() as err:
         code = getattr(err, "exit_code", EXIT_RUN_FAILED)

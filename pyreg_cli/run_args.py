@@ -14,12 +14,20 @@ def _bad_value(message: str) -> Exception:
     return argparse.ArgumentTypeError(message)
 
 
-def memory_size(text: str) -> int:
+def byte_size(text: str) -> int:
+    """`64m`, `1g`, `512k`, `100` -> bytes; ValueError if it is none of those."""
     import re
     match = re.match(_SIZE, text.strip())
     if not match:
-        raise _bad_value(f"invalid size {text!r} (e.g. 64m, 1g)")
-    value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+        raise ValueError(f"invalid size {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def memory_size(text: str) -> int:
+    try:
+        value = byte_size(text)
+    except ValueError:
+        raise _bad_value(f"invalid size {text!r} (e.g. 64m, 1g)") from None
     if value < 6 * 1024 * 1024:
         raise _bad_value("minimum memory limit allowed is 6MB")
     return value

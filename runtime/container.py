@@ -70,7 +70,7 @@ class Container(Record):
         "created": time.time, "status": Status.CREATED, "pid": 0, "pid_start": 0,
         "exit_code": None, "started": 0.0, "finished": 0.0, "runtime": "pyreg",
         "auto_remove": False, "detached": False, "rootfs": dict, "cgroups": list,
-        "oom_killed": False,
+        "oom_killed": False, "log_max_size": None, "log_max_files": None,  # None: logfile's defaults
     }
 
     def transition(self, to: Status) -> None:

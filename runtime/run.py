@@ -62,12 +62,15 @@ def etc_files(directory: str, plan, hostname: str, network: str) -> dict[str, st
 
 
 def prepare(root: str, image_name: str, options: RunOptions, name: str | None = None,
-            auto_remove: bool = False, detached: bool = False, runtime: str = "pyreg") -> Prepared:
+            auto_remove: bool = False, detached: bool = False, runtime: str = "pyreg",
+            log: tuple[int | None, int | None] = (None, None)) -> Prepared:
+    """log: the kept output's max-size and max-file (None: the defaults)."""
     image = imagecache.resolve(root, image_name)
     snapshots = image.snapshots
     store = ContainerStore(root)
     container = store.create(image.reference, [], name, auto_remove=auto_remove,
-                             detached=detached, runtime=runtime)
+                             detached=detached, runtime=runtime, log_max_size=log[0],
+                             log_max_files=log[1])
     try:
         directory = store.path(container.id)
         plan = plan_rootfs(directory, snapshots, throwaway=auto_remove)
@@ -174,10 +177,18 @@ def supervise(prepared: Prepared, stdio: process.Stdio, init: bool = False,
         code = (wait or wait_exit_code)(pid)
     finally:
         forwarder.restore()
-        if prepared.container.runtime == "runc":
-            _unmount_quietly(prepared.plan.target)
+        if prepared.container.runtime != "pyreg":
+            release_delegated(prepared.container.runtime, prepared.container.id, prepared.plan.target)
     finish(prepared, code)
     return code
+
+
+def release_delegated(runtime: str, container_id: str, rootfs: str) -> None:
+    """What a runc or crun container leaves once its `run` process is gone:
+    the runtime's own state and cgroups, then our rootfs mount."""
+    from .bundle import delete_container
+    delete_container(runtime, container_id)
+    _unmount_quietly(rootfs)
 
 
 def _start(prepared: Prepared, stdio: process.Stdio, init: bool, record_running) -> int:

@@ -51,10 +51,11 @@ def _raw_mode(fd: int, enabled: bool):
 
 
 class Relay:
-    """Copies pty output to stdout and stdin to the pty until the container exits."""
+    """Copies pty output to stdout (and the log, if any) and stdin to the
+    pty until the container exits."""
 
-    def __init__(self, master: int, interactive: bool):
-        self.master = master
+    def __init__(self, master: int, interactive: bool, log=None):
+        self.master, self.log = master, log
         self.sources = [master] + ([0] if interactive else [])
 
     def attach(self, master: int) -> None:
@@ -90,7 +91,12 @@ class Relay:
                 if fd == 0:
                     _write_all(self.master, b"\x04")  # EOF for the container's reader
                 continue
-            _write_all(1 if fd == self.master else self.master, data)
+            self._output(data) if fd == self.master else _write_all(self.master, data)
+
+    def _output(self, data: bytes) -> None:
+        if self.log is not None:
+            self.log.write(data)
+        _write_all(1, data)
 
     def _drain(self) -> None:
         while self.master in self.sources:
@@ -103,7 +109,7 @@ class Relay:
                 return
             if not data:
                 return
-            _write_all(1, data)
+            self._output(data)
 
 
 def attach_terminal(channel: int) -> None:
@@ -133,10 +139,15 @@ def _receive_fd(sock) -> int:
     raise process.StartError("the container did not send its terminal")
 
 
-def run_with_terminal(prepared: Prepared, interactive: bool, init: bool) -> int:
+def run_with_terminal(prepared: Prepared, interactive: bool, init: bool,
+                      keep_log: bool = False) -> int:
     """The container makes its pty in its own devpts and sends us the master."""
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    relay = Relay(-1, interactive)
+    log = None
+    if keep_log:
+        from .shim import open_log
+        log = open_log(prepared)
+    relay = Relay(-1, interactive, log)
 
     def resized(_signum=None, _frame=None) -> None:
         # the kernel signals the pty's foreground group itself when its size changes
@@ -156,3 +167,5 @@ def run_with_terminal(prepared: Prepared, interactive: bool, init: bool) -> int:
         ours.close()
         theirs.close()
         relay.close()
+        if log is not None:
+            log.close()
