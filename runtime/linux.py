@@ -123,7 +123,7 @@ PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 SYS_PIVOT_ROOT = 155  # x86_64
-SYS_CAPSET = 126
+SYS_CAPGET, SYS_CAPSET = 125, 126
 
 
 def _check(result: int, what: str, path: str | None = None) -> int:
@@ -207,6 +207,15 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
 
 
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def capget() -> tuple[int, int, int]:
+    """This thread's (effective, permitted, inheritable) sets as 64-bit masks."""
+    header = bytearray(_LINUX_CAPABILITY_VERSION_3.to_bytes(4, sys.byteorder) + bytes(4))
+    data = bytearray(24)
+    _check(_syscall(_Long(SYS_CAPGET), buffer(header), buffer(data)), "capget")
+    words = [int.from_bytes(data[i:i + 4], sys.byteorder) for i in range(0, 24, 4)]
+    return tuple(words[i] | words[i + 3] << 32 for i in range(3))
 
 
 def capset(effective: int, permitted: int, inheritable: int) -> None:

@@ -43,8 +43,9 @@ def _u32(n): return n.to_bytes(4, "little")
 def _u64(n): return n.to_bytes(8, "little")
 
 
-def elf_image() -> bytes:
-    size = _HEADERS + len(_CODE)
+def elf_image(code: bytes = _CODE) -> bytes:
+    """A static x86-64 executable running `code` (position-dependent at 4 MiB)."""
+    size = _HEADERS + len(code)
     header = (b"\x7fELF" + bytes((2, 1, 1, 0)) + bytes(8)  # 64-bit, little-endian, v1, SysV
               + _u16(2) + _u16(62) + _u32(1)  # ET_EXEC, EM_X86_64
               + _u64(_BASE + _HEADERS) + _u64(64) + _u64(0)  # entry, phoff, shoff
@@ -52,7 +53,7 @@ def elf_image() -> bytes:
     load = (_u32(1) + _u32(5) + _u64(0) + _u64(_BASE) + _u64(_BASE)  # PT_LOAD, R+X
             + _u64(size) + _u64(size) + _u64(0x1000))
     stack = _u32(0x6474E551) + _u32(6) + bytes(48)  # PT_GNU_STACK, RW: no executable stack
-    return header + load + stack + _CODE
+    return header + load + stack + code
 
 
 def sealed_program() -> int:
