@@ -27,10 +27,11 @@ class RotatingLog:
         self.size = os.fstat(self.fd).st_size
 
     def write(self, data: bytes) -> None:
-        if self.size and self.size + len(data) > self.max_size:
-            self._rotate()
+        """Append, rotating whenever the file is full: no file passes max_size."""
         while data:
-            written = os.write(self.fd, data)
+            if self.size >= self.max_size:
+                self._rotate()
+            written = os.write(self.fd, data[:self.max_size - self.size])
             self.size += written
             data = data[written:]
 
