@@ -156,8 +156,8 @@ def run_with_terminal(prepared: Prepared, interactive: bool, init: bool,
     def started(_container) -> None:
         theirs.close()
         relay.attach(_receive_fd(ours))
-        resized()
         _signal.signal(_signal.SIGWINCH, resized)  # supervise restores the previous handler
+        resized()
 
     try:
         with _raw_mode(0, interactive and os.isatty(0)):

@@ -246,7 +246,6 @@ def test_tty_follows_window_size_changes(store_root):
     """pyreg on a pty of ours: a resize of it reaches the container's pty."""
     import fcntl
     import os
-    import pty
     import select
     import struct
     import sys
@@ -254,11 +253,18 @@ def test_tty_follows_window_size_changes(store_root):
     import time
     from tests.runtime.conftest import CLI, REPO, need_root
     need_root()
-    pid, terminal = pty.fork()
-    if pid == 0:
+    terminal, ours = os.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 90, 0, 0))
+    pid = os.fork()
+    if pid == 0:  # pyreg with the pty as its controlling terminal, as pty.fork does
+        os.setsid()
+        fcntl.ioctl(ours, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(ours, fd)
         os.chdir(REPO)
         os.execv(sys.executable, [sys.executable, "-c", CLI, "--root", str(store_root), "run", "--rm",
                                   "-it", "busybox", "sh", "-c", "stty size; echo ready; read x; stty size"])
+    os.close(ours)
     seen = b""
 
     def read_until(marker: bytes) -> bytes:
@@ -272,7 +278,6 @@ def test_tty_follows_window_size_changes(store_root):
                     break
         return seen
     try:
-        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 90, 0, 0))
         assert b"ready" in read_until(b"ready"), seen
         fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 41, 123, 0, 0))
         os.write(terminal, b"\n")
