@@ -1,5 +1,6 @@
 """Which devices a container may open: the spec's `linux.resources.devices`
-rules enforced by the cgroup v1 devices controller, the way runc does.
+rules enforced by the cgroup v1 devices controller, the way runc does, for
+containers that could get past the nodev mounts (those with CAP_SYS_ADMIN).
 
 Every container with the same rules shares one group,
 `devices/pyreg/devices-<hash of the rules>`, made once and kept (as docker
@@ -10,10 +11,10 @@ written yet (a new v1 group starts with its parent's, which allow all).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 
 from . import fastjson
+from .digest import sha256_hex
 
 DEVICES_ROOT = "/sys/fs/cgroup/devices"
 
@@ -43,7 +44,7 @@ def rule_lines(rules: list[dict]) -> list[tuple[str, str]]:
 
 def device_group(rules: list[dict], root: str = DEVICES_ROOT) -> str:
     """The shared group enforcing rules, made if missing."""
-    digest = hashlib.sha256(fastjson.dumps(rules).encode()).hexdigest()[:16]
+    digest = sha256_hex(fastjson.dumps(rules).encode())[:16]
     path = os.path.join(root, "pyreg", f"devices-{digest}")
     if os.path.isdir(path):
         return path

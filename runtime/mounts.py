@@ -127,15 +127,22 @@ def _mount_filesystem(source: str, target: str, kind: str, flags: int, data: str
 
 
 def populate_dev(rootfs: str) -> None:
+    """The standard nodes in /dev, each its own bind mount, then /dev itself
+    nodev: a node made there later (with --cap-add MKNOD) opens nothing.
+    With the root and volumes nodev too, no mount but these few and devpts
+    lets a device node be opened."""
     dev = os.path.join(rootfs, "dev")
     for name, major, minor in DEVICES:
         path = os.path.join(dev, name)
         try:
             os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
             os.chmod(path, 0o666)
+            linux.mount(path, path, None, linux.MS_BIND)  # keeps /dev's flags of now: dev
         except PermissionError:  # rootless: borrow the host's node
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o666))
             linux.mount(f"/dev/{name}", path, None, linux.MS_BIND)
+    linux.mount(None, dev, None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_NODEV
+                | linux.MS_NOSUID | linux.MS_STRICTATIME)
     for name, target in DEV_LINKS:
         try:
             os.symlink(target, os.path.join(dev, name))

@@ -13,10 +13,10 @@
 """
 from __future__ import annotations
 
-import hashlib
 import os
 
 from . import fastjson, linux
+from .digest import sha256_hex
 
 ACTIONS = {"SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
            "SCMP_ACT_KILL_PROCESS": 0x80000000, "SCMP_ACT_TRAP": 0x00030000,
@@ -124,7 +124,7 @@ def program(root: str, section: dict) -> bytes:
     """The section's BPF program (struct sock_filter[]), from the cache or
     compiled now and cached; the cache file appears whole or not at all."""
     text = fastjson.dumps(section)
-    key = hashlib.sha256(f"{native_arch()}\n{text}".encode()).hexdigest()
+    key = sha256_hex(f"{native_arch()}\n{text}".encode())
     path = os.path.join(root, "seccomp", f"{key}.bpf")
     try:
         with open(path, "rb") as handle:
