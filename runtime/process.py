@@ -151,7 +151,7 @@ def _setup(spec: dict, plan, cgroups, stdio: Stdio, namespaces: set[str], confin
     os.setsid()
     attach_terminal = None
     if stdio.terminal is not None:  # import now: after pivot_root the host's modules are gone
-        from .terminal import attach_terminal
+        from .console import attach_terminal
     if cgroups is not None:
         cgroups.join(0)
     if confinement.device_group is not None:

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import os
 
+import _ctypes
+
 from . import fastjson, linux
 from .digest import sha256_hex
+from .seccomp_compile import ACTIONS, OPERATORS, SeccompError, compile_to
 
-ACTIONS = {"SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
-           "SCMP_ACT_KILL_PROCESS": 0x80000000, "SCMP_ACT_TRAP": 0x00030000,
-           "SCMP_ACT_ERRNO": 0x00050000, "SCMP_ACT_TRACE": 0x7FF00000,
-           "SCMP_ACT_LOG": 0x7FFC0000, "SCMP_ACT_ALLOW": 0x7FFF0000}
-OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
-             "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
 NATIVE_ARCHES = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64",
                  "armv7l": "SCMP_ARCH_ARM", "s390x": "SCMP_ARCH_S390X",
                  "ppc64le": "SCMP_ARCH_PPC64LE", "riscv64": "SCMP_ARCH_RISCV64"}
@@ -32,10 +29,6 @@ _RULE_KEYS = {"names", "name", "action", "args", "includes", "excludes", "errnoR
 _CONDITION_KEYS = {"caps", "arches", "minKernel"}
 SYS_SECCOMP = 317  # x86_64
 SECCOMP_SET_MODE_FILTER = 1
-
-
-class SeccompError(Exception):
-    pass
 
 
 def native_arch() -> str:
@@ -131,7 +124,6 @@ def program(root: str, section: dict) -> bytes:
             return handle.read()
     except FileNotFoundError:
         pass
-    from .seccomp_compile import compile_to
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temp = f"{path}.{os.getpid()}.tmp"
     with open(temp, "wb") as handle:
@@ -148,7 +140,6 @@ def load(bpf: bytes) -> None:
     if not instructions or instructions > 0xFFFF or len(bpf) % 8:
         raise SeccompError("invalid seccomp program")
     filters = linux.buffer(bytearray(bpf))
-    import _ctypes
     header = bytearray(instructions.to_bytes(2, "little") + bytes(6)
                        + _ctypes.addressof(filters).to_bytes(8, "little"))
     linux.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, header, what="seccomp")

@@ -1,6 +1,7 @@
 """Compiling an OCI `linux.seccomp` section to BPF with libseccomp (Debian's
-libseccomp2, the library runc and podman use), called through `_ctypes`.
-Only a cache miss in `seccomp.program` comes here.
+libseccomp2, the library runc and podman use), called through `_ctypes`,
+and the vocabulary of actions and operators both sides use. libseccomp is
+loaded only on a cache miss in `seccomp.program`.
 
 Rules follow runc: every name of a rule gets the rule's action; a rule's
 argument conditions all hold at once (AND), unless two of them test the
@@ -10,13 +11,23 @@ rules). Names this libseccomp does not know are skipped, as runc does.
 from __future__ import annotations
 
 from . import linux
-from .seccomp import ACTIONS, OPERATORS, SeccompError
+
+ACTIONS = {"SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
+           "SCMP_ACT_KILL_PROCESS": 0x80000000, "SCMP_ACT_TRAP": 0x00030000,
+           "SCMP_ACT_ERRNO": 0x00050000, "SCMP_ACT_TRACE": 0x7FF00000,
+           "SCMP_ACT_LOG": 0x7FFC0000, "SCMP_ACT_ALLOW": 0x7FFF0000}
+OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+             "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
 
 _ARCH_NAMES = {"SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X32": "x32",
                "SCMP_ARCH_ARM": "arm", "SCMP_ARCH_AARCH64": "aarch64",
                "SCMP_ARCH_S390X": "s390x", "SCMP_ARCH_PPC64LE": "ppc64le",
                "SCMP_ARCH_RISCV64": "riscv64"}
 _EEXIST = 17
+
+
+class SeccompError(Exception):
+    pass
 _NR_SCMP_ERROR = -1
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.runtime.conftest import need_root, pyreg
+from tests.runtime.conftest import eventually, need_root, pyreg
 
 LOOP = "trap 'echo got TERM; exit 3' TERM; echo started; while true; do sleep 0.05; done"
 
@@ -35,16 +35,6 @@ def wait_for_log(store_root, name: str, text: str, timeout: float = 5) -> str:
             return log
         time.sleep(0.05)
     raise AssertionError(f"{text!r} not in the log of {name}: {log!r}")
-
-
-def eventually(condition, timeout: float = 5) -> bool:
-    """Poll instead of a fixed sleep: a loaded CI machine may need longer."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def ps(store_root, *options) -> str:

@@ -2,11 +2,10 @@
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
-from tests.runtime.conftest import need_root, pyreg
+from tests.runtime.conftest import eventually, need_root, pyreg
 from tests.support.processes import require_binary
 
 
@@ -58,15 +57,6 @@ def leftovers(runtime: str, container_id: str) -> list[str]:
     return found
 
 
-def _eventually(condition, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 @pytest.mark.parametrize("ending", ["stop", "rm-f"])
 def test_runc_containers_leave_nothing(store_root, ending):
     need_root()
@@ -76,10 +66,10 @@ def test_runc_containers_leave_nothing(store_root, ending):
                     "-c", "trap '' TERM; echo up; while true; do sleep 0.1; done")
     assert started.returncode == 0, started.stderr
     container_id = started.stdout.decode().strip()
-    assert _eventually(lambda: os.path.exists(f"/run/runc/{container_id[:32]}"))
+    assert eventually(lambda: os.path.exists(f"/run/runc/{container_id[:32]}"))
     if ending == "stop":  # TERM is ignored: the grace period runs out, then KILL
         assert pyreg(store_root, "stop", "-t", "0.3", name).returncode == 0
-        assert _eventually(lambda: not leftovers("runc", container_id)), leftovers("runc", container_id)
+        assert eventually(lambda: not leftovers("runc", container_id), 10), leftovers("runc", container_id)
     assert pyreg(store_root, "rm", "-f", name).returncode == 0
     assert leftovers("runc", container_id) == []
     assert not (store_root / "containers" / container_id).exists()
