@@ -268,3 +268,18 @@ def test_read_only_volumes_are_read_only_recursively(store_root, tmp_path):
     assert result.stderr.count(b"Read-only file system") == 2
     assert all(" ro," in line for line in lines[2:]) and len(lines[2:]) == 2
     assert not (host / "new").exists()
+
+
+def test_runc_path_keeps_host_binaries_out_of_reach(store_root, copied_interpreter, evil_image):
+    """With --runtime runc only runc's own process enters the container; it
+    re-execs from a sealed copy of itself, so neither it nor our interpreter
+    is reachable through /evil's #!/proc/self/exe."""
+    need_root()
+    runc = shutil.which("runc") or "/usr/sbin/runc"
+    if not os.path.exists(runc):
+        pytest.skip("runc not installed")
+    before = fingerprint(copied_interpreter), fingerprint(Path(os.path.realpath(runc)))
+    result = with_interpreter(copied_interpreter, store_root, "run", "--rm", "--runtime", "runc",
+                              evil_image, "/evil")
+    assert result.returncode != 0
+    assert (fingerprint(copied_interpreter), fingerprint(Path(os.path.realpath(runc)))) == before
