@@ -9,13 +9,14 @@
    `tar -xzf` and `umoci raw unpack` on the same layers.
 
     sudo python3 -m bench.runtime [--runs N] [--unpack-mb MB] [--workdir DIR]
+                                  [--plain-venv DIR]
 
-pyreg runs as users run it: the checkout's `.venv/bin/pyreg` (made by
-`python3 bootstrap.py`, or `python3 -m venv .venv && .venv/bin/pip install
--e '.[fast,test]' --config-settings editable_mode=compat`), else the `pyreg`
-on PATH, else `python -m pyreg_cli.main`; the output names the interpreter.
-Prints medians, the ratio pyreg/peer (below 1 means pyreg is faster) and the
-CPU time (user + system) per start.
+pyreg runs as users run it, from two installs side by side in the same
+run: the checkout's `.venv/bin/pyreg` (made by `python3 bootstrap.py`), and
+a plain `pip install .` into a fresh venv (`--plain-venv DIR` reuses one;
+made in the work directory otherwise, which needs PyPI). The output names
+each interpreter. Prints medians, the ratio pyreg/peer (below 1 means
+pyreg is faster) and the CPU time (user + system) per start.
 """
 from __future__ import annotations
 
@@ -68,19 +69,25 @@ def timed(command: list[str], runs: int, env: dict | None = None, label: str = "
     return times
 
 
-def pyreg_command() -> tuple[list[str], str, str]:
-    """The pyreg command a user runs, its interpreter, and a description."""
-    candidates = [REPO / ".venv" / "bin" / "pyreg", shutil.which("pyreg")]
-    for script in candidates:
-        if script and os.access(script, os.X_OK):
-            with open(script, "rb") as handle:
-                first = handle.readline().decode(errors="replace").strip()
-            interpreter = first[2:].strip() if first.startswith("#!") else sys.executable
-            return ([str(script)], interpreter,
-                    f"{script} (interpreter {interpreter}, {_version(interpreter)})")
-    return ([sys.executable, "-m", "pyreg_cli.main"], sys.executable,
-            f"{sys.executable} -m pyreg_cli.main ({_version(sys.executable)}; no .venv: "
-            "run `python3 bootstrap.py` for the interpreter users get)")
+def pyreg_command(script: Path) -> tuple[list[str], str, str]:
+    """The pyreg command at script, its interpreter, and a description."""
+    if not os.access(script, os.X_OK):
+        raise SystemExit(f"{script} is missing: run `python3 bootstrap.py test` first")
+    with open(script, "rb") as handle:
+        first = handle.readline().decode(errors="replace").strip()
+    interpreter = first[2:].strip() if first.startswith("#!") else sys.executable
+    return [str(script)], interpreter, f"{script} (interpreter {interpreter}, {_version(interpreter)})"
+
+
+def plain_install(venv: Path) -> Path:
+    """`python3 -m venv DIR && DIR/bin/pip install .`: the other way users
+    install pyreg; the venv is made only if it has no pyreg yet."""
+    script = venv / "bin" / "pyreg"
+    if not script.exists():
+        print(f"making a plain `pip install .` in {venv}...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(REPO)], check=True)
+    return script
 
 
 def _version(interpreter: str) -> str:
@@ -93,34 +100,40 @@ def _version(interpreter: str) -> str:
     return " ".join(out.stdout.split()) or "unknown"
 
 
-def startup(workdir: Path, runs: int) -> list[tuple[str, float]]:
-    """pyreg and runc runs alternate, so a busy machine slows both alike."""
+def startup(workdir: Path, runs: int, plain_venv: Path) -> list[tuple[str, float]]:
+    """pyreg (both installs) and runc runs alternate, so a busy machine
+    slows all alike."""
     root = workdir / "pyreg-root"
     build_busybox_image(root)
-    pyreg, interpreter, description = pyreg_command()
-    print(f"pyreg measured: {description}")
+    installs = {"bootstrap": pyreg_command(REPO / ".venv" / "bin" / "pyreg"),
+                "pip install .": pyreg_command(plain_install(plain_venv))}
+    for label, (_, _, description) in installs.items():
+        print(f"pyreg measured ({label}): {description}")
     print("load average (1, 5, 15 min) before: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    base = pyreg + ["--root", str(root)]
-    pyreg_run = base + ["run", "--rm", "busybox", "true"]
-    timed(pyreg_run, 3, env, label="warm-up")  # unpack, cache the resolution, write bytecode
+    commands = {label: pyreg + ["--root", str(root), "run", "--rm", "busybox", "true"]
+                for label, (pyreg, _, _) in installs.items()}
+    for command in commands.values():
+        timed(command, 3, env, label="warm-up")  # unpack, cache the resolution, write bytecode
     bundle = workdir / "bundle"
-    subprocess.run(base + ["bundle", "busybox", str(bundle), "true"], check=True,
-                   capture_output=True, env=env)
+    subprocess.run(installs["bootstrap"][0] + ["--root", str(root), "bundle", "busybox", str(bundle),
+                                               "true"], check=True, capture_output=True, env=env)
     runc = shutil.which("runc") or "/usr/sbin/runc"
     have_runc = os.path.exists(runc)
-    ours, theirs, bare = [], [], []
+    ours, theirs, bare = {label: [] for label in commands}, [], []
     for index in range(runs + 2):
-        ours += timed(pyreg_run, 1, env, label="pyreg")
+        for label, command in commands.items():
+            ours[label] += timed(command, 1, env, label=f"pyreg ({label})")
         if have_runc:
             theirs += timed([runc, "run", "--bundle", str(bundle), f"bench-{os.getpid()}-{index}"], 1,
                             label="runc")
-        bare += timed([interpreter, "-c", "pass"], 1, env, label="python -c pass")
-    results = [("pyreg run --rm busybox true", statistics.median(ours[2:]))]
+        bare += timed([installs["bootstrap"][1], "-c", "pass"], 1, env, label="python -c pass")
+    results = [(f"pyreg run --rm busybox true ({label})", statistics.median(times[2:]))
+               for label, times in ours.items()]
     if have_runc:
         results.append(("runc run (same image bundle)", statistics.median(theirs[2:])))
     # not a peer: the floor under pyreg, the interpreter starting and stopping
-    results.append(("(for reference: python -c pass, same interpreter)", statistics.median(bare[2:])))
+    results.append(("(for reference: python -c pass, bootstrap venv)", statistics.median(bare[2:])))
     results += podman_startup(root, runs)
     print("load average (1, 5, 15 min) after: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     CPU_TIMES.pop("warm-up", None)
@@ -240,12 +253,16 @@ def unpack(workdir: Path, total_mb: int) -> list[tuple[str, float]]:
 
 
 def report(title: str, rows: list[tuple[str, float]]) -> None:
+    """Each peer's row gives the ratio of every pyreg row to it."""
     print(f"\n{title}")
-    ours = rows[0][1]
+    ours = [(name, seconds) for name, seconds in rows if name.startswith("pyreg")]
     for name, seconds in rows:
-        is_peer = name != rows[0][0] and not name.startswith("(")
-        ratio = f"   pyreg/peer = {ours / seconds:.2f} (pyreg {seconds / ours:.1f}x as fast)" if is_peer else ""
-        print(f"  {name:<52} {seconds * 1000:9.1f} ms{ratio}")
+        print(f"  {name:<56} {seconds * 1000:9.1f} ms")
+        if name.startswith("pyreg") or name.startswith("("):
+            continue
+        for our_name, our_seconds in ours:
+            print(f"  {'':<8}pyreg/peer ({our_name.partition('(')[2].rstrip(')') or 'pyreg'}) = "
+                  f"{our_seconds / seconds:.2f} (pyreg {seconds / our_seconds:.1f}x as fast)")
 
 
 def main() -> int:
@@ -253,13 +270,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--unpack-mb", type=int, default=500)
     parser.add_argument("--workdir", help="scratch directory (default: a new temp dir, removed)")
+    parser.add_argument("--plain-venv", help="a venv with a plain `pip install .` of pyreg "
+                        "(default: made in the work directory)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("the runtime benchmark needs root (namespaces, mounts)")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="pyreg-bench-runtime-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        report(f"start-up, median of {args.runs}", startup(workdir, args.runs))
+        plain = Path(args.plain_venv) if args.plain_venv else workdir / "plain-venv"
+        report(f"start-up, median of {args.runs}", startup(workdir, args.runs, plain))
         if args.unpack_mb > 0:
             report("unpack", unpack(workdir, args.unpack_mb))
     finally:

@@ -63,7 +63,37 @@ def run_options(args):
         env=tuple(read_env_files(args.env_file) + expand_env(args.env)),
         workdir=args.workdir, user=args.user, hostname=args.hostname or "", volumes=volumes,
         read_only=args.read_only, network=args.network, memory=args.memory, cpus=args.cpus,
-        pids_limit=args.pids_limit, tty=args.tty)
+        pids_limit=args.pids_limit, tty=args.tty, cap_add=tuple(args.cap_add),
+        cap_drop=tuple(args.cap_drop), seccomp=seccomp_option(args.security_opt))
+
+
+def seccomp_option(options: list[str]):
+    """--security-opt values -> "default", "unconfined" or a loaded profile."""
+    chosen = "default"
+    for option in options:
+        if option in ("no-new-privileges", "no-new-privileges=true", "no-new-privileges:true"):
+            continue  # always on
+        key, sep, value = option.partition("=")
+        if not sep:
+            key, sep, value = option.partition(":")  # docker's older seccomp:PATH
+        if key != "seccomp" or not value:
+            raise CliError(f"unsupported --security-opt {option!r}: pyreg knows seccomp=unconfined, "
+                           "seccomp=PROFILE.json and no-new-privileges", EXIT_RUN_FAILED)
+        chosen = "unconfined" if value == "unconfined" else _read_profile(value)
+    return chosen
+
+
+def _read_profile(path: str) -> dict:
+    from runtime import fastjson
+    try:
+        profile = fastjson.load_file(path)
+    except OSError as err:
+        raise CliError(f"cannot read seccomp profile {path}: {err.strerror}", EXIT_RUN_FAILED) from None
+    except ValueError as err:
+        raise CliError(f"seccomp profile {path} is not valid JSON: {err}", EXIT_RUN_FAILED) from None
+    if not isinstance(profile, dict):
+        raise CliError(f"seccomp profile {path} must be a JSON object", EXIT_RUN_FAILED)
+    return profile
 
 
 def runtime_errors():
@@ -77,16 +107,39 @@ def describe(err: BaseException) -> str:
     return one_line(err)
 
 
+def log_options(options: list[str]) -> tuple[int | None, int | None]:
+    """--log-opt max-size=SIZE / max-file=N, as docker's json-file driver."""
+    from pyreg_cli.run_args import byte_size
+    size, files = None, None
+    for option in options:
+        key, _, value = option.partition("=")
+        try:
+            if key == "max-size":
+                size = byte_size(value)
+            elif key == "max-file":
+                files = int(value)
+                if files < 1:
+                    raise ValueError
+            else:
+                raise CliError(f"unsupported --log-opt {option!r}: pyreg knows max-size and "
+                               "max-file", EXIT_RUN_FAILED)
+        except (ValueError, TypeError):
+            raise CliError(f"invalid --log-opt {option!r}", EXIT_RUN_FAILED) from None
+    return size, files
+
+
 def prepare_container(args, options):
     from runtime.imagecache import ImageNotFound
     from runtime.run import prepare
+    log = log_options(args.log_opt)
     try:
-        return prepare(args.root, args.image, options, args.name, args.rm, args.detach, args.runtime)
+        return prepare(args.root, args.image, options, args.name, args.rm, args.detach,
+                       args.runtime, log)
     except ImageNotFound:
         if args.pull == "never":
             raise
     pull_image(args)
-    return prepare(args.root, args.image, options, args.name, args.rm, args.detach, args.runtime)
+    return prepare(args.root, args.image, options, args.name, args.rm, args.detach, args.runtime, log)
 
 
 def pull_image(args) -> None:
@@ -138,8 +191,12 @@ def cmd_run(args) -> int:
             return end_program(0)
         if args.tty:
             from runtime.terminal import run_with_terminal
-            return end_program(run_with_terminal(prepared, args.interactive, args.init))
+            return end_program(run_with_terminal(prepared, args.interactive, args.init,
+                                                 keep_log=not args.rm))
         stdin = 0 if args.interactive else os.open(os.devnull, os.O_RDONLY)
+        if not args.rm:  # kept: so is its output, for `pyreg logs`
+            from runtime.shim import supervise_logged
+            return end_program(supervise_logged(prepared, stdin, args.init, attached=True))
         return end_program(supervise(prepared, process.Stdio(stdin, 1, 2), args.init))
     except runtime_errors() as err:
         code = getattr(err, "exit_code", EXIT_RUN_FAILED)

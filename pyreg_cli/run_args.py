@@ -14,12 +14,20 @@ def _bad_value(message: str) -> Exception:
     return argparse.ArgumentTypeError(message)
 
 
-def memory_size(text: str) -> int:
+def byte_size(text: str) -> int:
+    """`64m`, `1g`, `512k`, `100` -> bytes; ValueError if it is none of those."""
     import re
     match = re.match(_SIZE, text.strip())
     if not match:
-        raise _bad_value(f"invalid size {text!r} (e.g. 64m, 1g)")
-    value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+        raise ValueError(f"invalid size {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def memory_size(text: str) -> int:
+    try:
+        value = byte_size(text)
+    except ValueError:
+        raise _bad_value(f"invalid size {text!r} (e.g. 64m, 1g)") from None
     if value < 6 * 1024 * 1024:
         raise _bad_value("minimum memory limit allowed is 6MB")
     return value
@@ -71,6 +79,10 @@ RUN_OPTIONS = (  # for run and bundle
     Option(("--cpus",), "cpus", "value", type=positive_float),
     Option(("--pids-limit",), "pids_limit", "value", type=int, metavar="N"),
     Option(("-t", "--tty"), "tty", "flag"),
+    Option(("--cap-add",), "cap_add", "append", metavar="CAP", help="add a capability (or ALL)"),
+    Option(("--cap-drop",), "cap_drop", "append", metavar="CAP", help="drop a capability (or ALL)"),
+    Option(("--security-opt",), "security_opt", "append", metavar="OPT",
+           help="seccomp=unconfined, seccomp=PROFILE.json (docker's format), no-new-privileges"),
 )
 RUN_ONLY_OPTIONS = (
     Option(("--rm",), "rm", "flag", help="remove the container when it exits"),
@@ -80,6 +92,8 @@ RUN_ONLY_OPTIONS = (
     Option(("--init",), "init", "flag", help="run a reaping init as PID 1"),
     Option(("--runtime",), "runtime", "value", choices=("pyreg", "runc", "crun"), default="pyreg"),
     Option(("--pull",), "pull", "value", choices=("missing", "never"), default="missing"),
+    Option(("--log-opt",), "log_opt", "append", metavar="KEY=VALUE",
+           help="max-size=SIZE (default 10m) and max-file=N (default 2) of the kept output"),
 )
 
 

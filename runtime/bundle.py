@@ -44,6 +44,31 @@ def runtime_binary(name: str) -> str:
     return path
 
 
+def runtime_id(container_id: str) -> str:
+    return container_id[:32]
+
+
+def _state_exists(runtime: str, container_id: str) -> bool:
+    """Whether the runtime still holds state for the container (runc and
+    crun keep it in /run/<name>/<id> for root); unsure means yes."""
+    if os.geteuid() != 0:
+        return True
+    return os.path.isdir(os.path.join("/run", runtime, runtime_id(container_id)))
+
+
+def delete_container(runtime: str, container_id: str) -> None:
+    """`runc delete --force`: kill what is left, remove the runtime's state
+    and the cgroups it made. Quiet when there is nothing to delete."""
+    if not _state_exists(runtime, container_id):
+        return
+    try:
+        binary = runtime_binary(runtime)
+    except process.StartError:
+        return
+    subprocess.run([binary, "delete", "--force", runtime_id(container_id)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
 def start_with_runc(runtime: str, bundle: str, plan: RootfsPlan, container_id: str,
                     stdio: process.Stdio) -> int:
     """Mount the rootfs and start `runc run`; runc forwards our signals to the
@@ -51,7 +76,7 @@ def start_with_runc(runtime: str, bundle: str, plan: RootfsPlan, container_id: s
     binary = runtime_binary(runtime)
     mount_rootfs(plan)
     try:
-        child = subprocess.Popen([binary, "run", "--bundle", bundle, container_id[:32]],
+        child = subprocess.Popen([binary, "run", "--bundle", bundle, runtime_id(container_id)],
                                  stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr,
                                  start_new_session=stdio.terminal is None and stdio.stdin != 0)
     except OSError as err:

@@ -46,7 +46,10 @@ def drop_bounding(keep: int) -> None:
 
 def apply(capabilities: dict) -> None:
     """Set effective/permitted/inheritable from a spec's
-    `process.capabilities`; the caller has dropped the bounding set."""
-    linux.capset(mask(capabilities.get("effective", [])),
-                 mask(capabilities.get("permitted", [])),
-                 mask(capabilities.get("inheritable", [])))
+    `process.capabilities`; the caller has dropped the bounding set. What
+    we do not hold ourselves (--cap-add ALL where pyreg itself runs
+    without some) cannot be granted, and is left out."""
+    held = linux.capget()[1]
+    linux.capset(mask(capabilities.get("effective", [])) & held,
+                 mask(capabilities.get("permitted", [])) & held,
+                 mask(capabilities.get("inheritable", [])) & held)

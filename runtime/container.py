@@ -70,7 +70,7 @@ class Container(Record):
         "created": time.time, "status": Status.CREATED, "pid": 0, "pid_start": 0,
         "exit_code": None, "started": 0.0, "finished": 0.0, "runtime": "pyreg",
         "auto_remove": False, "detached": False, "rootfs": dict, "cgroups": list,
-        "oom_killed": False,
+        "oom_killed": False, "log_max_size": None, "log_max_files": None,  # None: logfile's defaults
     }
 
     def transition(self, to: Status) -> None:
@@ -119,7 +119,8 @@ def _write_replacing(path: str, data: bytes) -> None:
 
 class ContainerStore:
     def __init__(self, root: str | os.PathLike):
-        self.dir = os.path.join(os.fspath(root), "containers")
+        self.root = os.fspath(root)
+        self.dir = os.path.join(self.root, "containers")
 
     def path(self, container_id: str) -> str:
         if len(container_id) != 64 or not all(c in "0123456789abcdef" for c in container_id):

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import os
 
-from . import linux
+from . import devices, linux
 from .cgroups import Cgroups
 from .container import Container, ContainerError, ContainerStore
 from .record import REQUIRED, Record
-from .process import EXIT_SETUP_FAILED, Stdio, StartError, _exec, _report
-from .run import wait_exit_code
+from .process import (EXIT_SETUP_FAILED, Stdio, StartError, _report, exec_command, fork_confined,
+                      read_report)
+from .run import confinement_for, wait_exit_code
 from .spec import merge_env
 
 # the mount namespace last: after it, host paths such as /proc/<pid> are gone
@@ -33,6 +34,7 @@ def exec_process(store: ContainerStore, container: Container, options: ExecOptio
     with open(os.path.join(store.path(container.id), "config.json")) as handle:
         spec = json.load(handle)
     process = _process_for(spec["process"], options, container)
+    confinement = confinement_for(store.root, spec)
     namespace_fds = _open_namespaces(container.pid)
     if (container.rootfs or {}).get("rootless"):
         user_fd = os.open(f"/proc/{container.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
@@ -40,19 +42,14 @@ def exec_process(store: ContainerStore, container: Container, options: ExecOptio
         os.close(user_fd)
     linux.setns(namespace_fds.pop("pid"), linux.CLONE_NEWPID)  # for our child
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
+    pid, confinement = fork_confined(confinement)
     if pid == 0:
         os.close(read_end)
-        _exec_child(container, namespace_fds, process, stdio, write_end)
+        _exec_child(container, namespace_fds, process, stdio, write_end, confinement)
     os.close(write_end)
     for fd in namespace_fds.values():
         os.close(fd)
-    with os.fdopen(read_end, "rb") as report:
-        message = report.read().decode(errors="replace")
-    if message:
-        wait_exit_code(pid)
-        code, _, text = message.partition(" ")
-        raise StartError(text, int(code))
+    read_report(read_end, pid, process["args"][0])
     return wait_exit_code(pid)
 
 
@@ -68,9 +65,11 @@ def _process_for(process: dict, options: ExecOptions, container: Container) -> d
 
 def _exec_user(text: str, container: Container) -> dict:
     from .rootfs import read_image_file
-    from .users import resolve_user
+    from .users import require_mapped, resolve_user
     lowers = list((container.rootfs or {}).get("lowers", []))
     user = resolve_user(text, lambda path: read_image_file(lowers, path))
+    require_mapped(user.uid, user.gid, user.additional_gids,
+                   rootless=bool((container.rootfs or {}).get("rootless")))
     return {"uid": user.uid, "gid": user.gid, "additionalGids": list(user.additional_gids)}
 
 
@@ -87,16 +86,18 @@ def _open_namespaces(pid: int) -> dict[str, int]:
 
 
 def _exec_child(container: Container, namespace_fds: dict[str, int], process: dict,
-                stdio: Stdio, report_fd: int) -> None:
+                stdio: Stdio, report_fd: int, confinement) -> None:
     try:
         if container.cgroups:
             Cgroups(tuple(container.cgroups), False).join(0)
+        if confinement.device_group is not None:
+            devices.join(confinement.device_group)
         for name, flag in _ORDER:
             linux.setns(namespace_fds[name], flag)
         for target, fd in enumerate((stdio.stdin, stdio.stdout, stdio.stderr)):
             if fd != target:
                 os.dup2(fd, target)
-        _exec(process, report_fd)
+        exec_command(process, report_fd, confinement)
     except BaseException as err:  # noqa: BLE001
         code = err.exit_code if isinstance(err, StartError) else EXIT_SETUP_FAILED
         _report(report_fd, code, err)

@@ -1,8 +1,9 @@
 """Managing containers after start: list, stop, kill, remove, follow logs.
 
 Signals go to the recorded pid only after checking its start time, so a
-recycled pid belonging to some other process is never signalled. Runc
-containers are signalled through `runc kill`, since the pid we hold is runc's.
+recycled pid belonging to some other process is never signalled. Runc and
+crun containers are signalled through `runc kill`, since the pid we hold is
+`runc run`'s: killing that would leave runc's state and cgroups behind.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 
 from .cgroups import Cgroups
 from .container import Container, ContainerError, ContainerStore, Status
-from .shim import LOG_NAME
+from .logfile import LOG_NAME, log_files
 
 
 def parse_signal(text: str) -> int:
@@ -35,11 +36,10 @@ def send_signal(store: ContainerStore, container: Container, signum: int) -> Non
     if not container.is_alive():
         raise ContainerError(f"container {container.name} is not running")
     if container.runtime != "pyreg":
-        from .bundle import runtime_binary
-        subprocess.run([runtime_binary(container.runtime), "kill", container.id[:32], str(signum)],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if signum != signal.SIGKILL:
-            return
+        from .bundle import runtime_binary, runtime_id
+        subprocess.run([runtime_binary(container.runtime), "kill", runtime_id(container.id),
+                        str(signum)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return
     try:
         os.kill(container.pid, signum)
     except ProcessLookupError:
@@ -82,7 +82,16 @@ def stop(store: ContainerStore, container: Container, timeout: float) -> None:
         return
     send_signal(store, container, signal.SIGTERM)
     if not wait_stopped(store, container, timeout):
-        send_signal(store, container, signal.SIGKILL)
+        _kill(store, container)
+
+
+def _kill(store: ContainerStore, container: Container) -> None:
+    send_signal(store, container, signal.SIGKILL)
+    if not wait_stopped(store, container, 10) and container.runtime != "pyreg":
+        try:  # the runtime did not act: end its `run` process; delete cleans up after it
+            os.kill(container.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         wait_stopped(store, container, 10)
 
 
@@ -91,39 +100,52 @@ def remove(store: ContainerStore, container: Container, force: bool) -> None:
         if not force:
             raise ContainerError(f"cannot remove running container {container.name}: "
                                  "stop it first or use rm -f")
-        send_signal(store, container, signal.SIGKILL)
-        wait_stopped(store, container, 10)
-    if container.runtime != "pyreg":
+        _kill(store, container)
+    if container.runtime != "pyreg" and container.rootfs:
         from .rootfs import RootfsPlan
-        from .run import _unmount_quietly
-        if container.rootfs:
-            _unmount_quietly(RootfsPlan.from_json(container.rootfs).target)
+        from .run import release_delegated
+        release_delegated(container.runtime, container.id,
+                          RootfsPlan.from_json(container.rootfs).target)
     for path in container.cgroups:
         Cgroups((path,), False).remove()
     store.remove(container)
 
 
 def follow_log(store: ContainerStore, container: Container, follow: bool) -> Iterator[bytes]:
+    """The kept output, oldest rotated file first; with follow, then what
+    is appended (across rotations) until the container ends."""
     path = os.path.join(store.path(container.id), LOG_NAME)
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        if not container.detached:
-            raise ContainerError(f"container {container.name} ran attached; its output went "
-                                 "to the terminal, not to a log") from None
+    files = log_files(path)
+    if not files:
+        if not container.detached and container.status != Status.CREATED:
+            raise ContainerError(f"container {container.name} kept no log") from None
         return
-    with handle:
+    for name in files[:-1]:
+        with open(name, "rb") as handle:
+            yield from iter(lambda: handle.read(1 << 16), b"")
+    handle = open(files[-1], "rb")
+    try:
         while True:
             chunk = handle.read(1 << 16)
             if chunk:
                 yield chunk
-                continue
-            if not follow or not container.is_alive():
-                rest = handle.read()
-                if rest:
-                    yield rest
+            elif _rotated(handle, path):
+                handle.close()
+                handle = open(path, "rb")
+            elif not follow or not container.is_alive():
+                yield handle.read()
                 return
-            time.sleep(0.05)
+            else:
+                time.sleep(0.05)
+    finally:
+        handle.close()
+
+
+def _rotated(handle, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino != os.fstat(handle.fileno()).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def status_text(container: Container) -> str:

@@ -24,6 +24,10 @@ class _ULong(_ctypes._SimpleCData):
     _type_ = "L"
 
 
+class _UInt(_ctypes._SimpleCData):
+    _type_ = "I"
+
+
 class _Long(_ctypes._SimpleCData):
     _type_ = "l"
 
@@ -42,15 +46,22 @@ class _LibcFunction(_ctypes.CFuncPtr):
     _restype_ = _Int
 
 
-class _Libc:
+class _VoidPointer(_ctypes._SimpleCData):
+    _type_ = "P"  # an address, as an int (None for NULL)
+
+
+class Library:
     """What CFuncPtr needs of a library: its dlopen handle."""
 
-    def __init__(self):
+    def __init__(self, soname: str, short_name: str):
         try:
-            self._handle = _ctypes.dlopen("libc.so.6", os.RTLD_NOW)  # glibc; no ldconfig subprocess
+            self._handle = _ctypes.dlopen(soname, os.RTLD_NOW)  # by soname: no ldconfig subprocess
         except OSError:
             from ctypes.util import find_library
-            self._handle = _ctypes.dlopen(find_library("c"), os.RTLD_NOW)
+            found = find_library(short_name)
+            if found is None:
+                raise
+            self._handle = _ctypes.dlopen(found, os.RTLD_NOW)
 
     def function(self, name: str, argtypes: tuple | None = None, restype=None) -> _LibcFunction:
         function = _LibcFunction((name, self))
@@ -61,14 +72,15 @@ class _Libc:
         return function
 
 
-def _buffer(data: bytearray):
+def buffer(data: bytearray):
     """A C char array sharing data's memory, for calls that write into it."""
     array_type = type("_Bytes", (_ctypes.Array,), {"_type_": _Char, "_length_": len(data)})
     return array_type.from_buffer(data)
 
 
-_libc = _Libc()
+_libc = Library("libc.so.6", "c")  # glibc
 _C, _INT, _ULONG = _CharPointer, _Int, _ULong
+INT, UINT, POINTER, LONG, CHARS = _Int, _UInt, _VoidPointer, _Long, _CharPointer
 _unshare = _libc.function("unshare", (_INT,))
 _setns = _libc.function("setns", (_INT, _INT))
 _mount = _libc.function("mount", (_C, _C, _C, _ULONG, _C))
@@ -76,6 +88,7 @@ _umount2 = _libc.function("umount2", (_C, _INT))
 _sethostname = _libc.function("sethostname", (_C, _ULONG))
 _prctl = _libc.function("prctl", (_INT, _ULONG, _ULONG, _ULONG, _ULONG))
 _socket = _libc.function("socket", (_INT, _INT, _INT))
+_fcntl = _libc.function("fcntl", (_INT, _INT, _INT))
 _ioctl = _libc.function("ioctl")  # variadic: arguments passed as typed values
 _syscall = _libc.function("syscall", restype=_Long)  # variadic, too
 
@@ -101,6 +114,8 @@ MS_STRICTATIME = 1 << 24
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE = 3
+PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
@@ -108,7 +123,7 @@ PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 SYS_PIVOT_ROOT = 155  # x86_64
-SYS_CAPSET = 126
+SYS_CAPGET, SYS_CAPSET = 125, 126
 
 
 def _check(result: int, what: str, path: str | None = None) -> int:
@@ -152,6 +167,14 @@ def umount(target: str, flags: int = 0) -> None:
     _check(_umount2(_bytes(target), flags), "umount", target)
 
 
+def syscall(number: int, *args, what: str = "syscall") -> int:
+    """A raw system call; ints pass as C longs, bytes as C strings and
+    bytearrays as pointers to their memory."""
+    converted = [buffer(a) if isinstance(a, bytearray) else _CharPointer(a) if isinstance(a, bytes)
+                 else _Long(a) for a in args]
+    return _check(_syscall(_Long(number), *converted), what)
+
+
 def pivot_root(new_root: str, put_old: str) -> None:
     result = _syscall(_Long(SYS_PIVOT_ROOT), _bytes(new_root), _bytes(put_old))
     _check(result, "pivot_root", new_root)
@@ -165,9 +188,13 @@ def socket(domain: int, kind: int) -> int:
     return _check(_socket(domain, kind | SOCK_CLOEXEC, 0), "socket")
 
 
-def ioctl(fd: int, request: int, buffer: bytearray) -> None:
-    """An ioctl reading and writing `buffer` in place."""
-    _check(_ioctl(_Int(fd), _ULong(request), _buffer(buffer)), "ioctl")
+def ioctl(fd: int, request: int, data: bytearray) -> None:
+    """An ioctl reading and writing `data` in place."""
+    _check(_ioctl(_Int(fd), _ULong(request), buffer(data)), "ioctl")
+
+
+def fcntl(fd: int, command: int, argument: int = 0) -> int:
+    return _check(_fcntl(fd, command, argument), "fcntl")
 
 
 def sethostname(name: str) -> None:
@@ -182,6 +209,15 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
+def capget() -> tuple[int, int, int]:
+    """This thread's (effective, permitted, inheritable) sets as 64-bit masks."""
+    header = bytearray(_LINUX_CAPABILITY_VERSION_3.to_bytes(4, sys.byteorder) + bytes(4))
+    data = bytearray(24)
+    _check(_syscall(_Long(SYS_CAPGET), buffer(header), buffer(data)), "capget")
+    words = [int.from_bytes(data[i:i + 4], sys.byteorder) for i in range(0, 24, 4)]
+    return tuple(words[i] | words[i + 3] << 32 for i in range(3))
+
+
 def capset(effective: int, permitted: int, inheritable: int) -> None:
     """Set this thread's capability sets (64-bit masks): a header (version,
     pid 0: this thread), then two halves of three 32-bit sets each."""
@@ -190,5 +226,5 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
     for shift in (0, 32):
         for value in (effective, permitted, inheritable):
             data += ((value >> shift) & 0xFFFFFFFF).to_bytes(4, sys.byteorder)
-    result = _syscall(_Long(SYS_CAPSET), _buffer(header), _buffer(data))
+    result = _syscall(_Long(SYS_CAPSET), buffer(header), buffer(data))
     _check(result, "capset")

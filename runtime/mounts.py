@@ -12,11 +12,12 @@ import errno
 import os
 import stat
 
-from . import linux
+from . import linux, mountapi
 from .tarsafe import Beneath, UnsafeEntry, lstat_at, split_member_path
 
 _FLAGS = {
     "ro": (linux.MS_RDONLY, True), "rw": (linux.MS_RDONLY, False),
+    "rro": (linux.MS_RDONLY, True),  # binds apply their flags to every submount anyway
     "nosuid": (linux.MS_NOSUID, True), "suid": (linux.MS_NOSUID, False),
     "nodev": (linux.MS_NODEV, True), "dev": (linux.MS_NODEV, False),
     "noexec": (linux.MS_NOEXEC, True), "exec": (linux.MS_NOEXEC, False),
@@ -77,7 +78,10 @@ def mount_one(rootfs: str, entry: dict) -> None:
     try:
         fd = open_mountpoint(rootfs, entry["destination"], directory)
         try:
-            _mount_on(f"/proc/self/fd/{fd}", source, kind, flags, data, is_bind)
+            if is_bind:
+                _bind(source, fd, flags)
+            else:
+                _mount_filesystem(source, f"/proc/self/fd/{fd}", kind, flags, data)
         finally:
             os.close(fd)
     except UnsafeEntry as err:
@@ -86,13 +90,24 @@ def mount_one(rootfs: str, entry: dict) -> None:
         raise MountError(f"cannot mount {entry['destination']}: {linux.describe(err)}") from None
 
 
-def _mount_on(target: str, source: str, kind: str, flags: int, data: str, is_bind: bool) -> None:
-    if is_bind:
-        linux.mount(source, target, None, linux.MS_BIND | (flags & linux.MS_REC))
-        if flags & ~(linux.MS_BIND | linux.MS_REC):
-            linux.mount(None, target, None, flags | linux.MS_REMOUNT | linux.MS_BIND)
-    else:
-        _mount_filesystem(source, target, kind, flags, data)
+def _bind(source: str, target_fd: int, flags: int) -> None:
+    try:
+        mountapi.bind(source, target_fd, flags)
+        return
+    except OSError as err:
+        if err.errno != errno.ENOSYS:
+            raise
+    # before Linux 5.12: bind, then remount the new mount, named by a
+    # descriptor opened after the bind (one opened before names what it covers)
+    target = f"/proc/self/fd/{target_fd}"
+    linux.mount(source, target, None, linux.MS_BIND | (flags & linux.MS_REC))
+    if flags & ~(linux.MS_BIND | linux.MS_REC):
+        mounted = os.open(target, os.O_PATH | os.O_CLOEXEC)
+        try:
+            linux.mount(None, f"/proc/self/fd/{mounted}", None,
+                        (flags & ~linux.MS_REC) | linux.MS_REMOUNT | linux.MS_BIND)
+        finally:
+            os.close(mounted)
 
 
 def _mount_filesystem(source: str, target: str, kind: str, flags: int, data: str) -> None:
@@ -112,15 +127,22 @@ def _mount_filesystem(source: str, target: str, kind: str, flags: int, data: str
 
 
 def populate_dev(rootfs: str) -> None:
+    """The standard nodes in /dev, each its own bind mount, then /dev itself
+    nodev: a node made there later (with --cap-add MKNOD) opens nothing.
+    With the root and volumes nodev too, no mount but these few and devpts
+    lets a device node be opened."""
     dev = os.path.join(rootfs, "dev")
     for name, major, minor in DEVICES:
         path = os.path.join(dev, name)
         try:
             os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
             os.chmod(path, 0o666)
+            linux.mount(path, path, None, linux.MS_BIND)  # keeps /dev's flags of now: dev
         except PermissionError:  # rootless: borrow the host's node
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o666))
             linux.mount(f"/dev/{name}", path, None, linux.MS_BIND)
+    linux.mount(None, dev, None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_NODEV
+                | linux.MS_NOSUID | linux.MS_STRICTATIME)
     for name, target in DEV_LINKS:
         try:
             os.symlink(target, os.path.join(dev, name))
@@ -156,10 +178,16 @@ def mask_paths(masked: list[str], read_only: list[str]) -> None:
 
 def setup_filesystem(spec: dict, rootfs: str) -> None:
     """Everything from spec mounts to the read-only root, in the container's
-    mount namespace, with rootfs already mounted."""
+    mount namespace, with rootfs already mounted. /dev's nodes go into our
+    own tmpfs as soon as it is there, before any volume is mounted."""
+    populated = False
     for entry in spec.get("mounts") or []:
         mount_one(rootfs, entry)
-    populate_dev(rootfs)
+        if entry.get("destination") == "/dev" and not populated:
+            populate_dev(rootfs)
+            populated = True
+    if not populated:
+        populate_dev(rootfs)
     pivot_into(rootfs)
     linux_section = spec.get("linux") or {}
     mask_paths(linux_section.get("maskedPaths") or [], linux_section.get("readonlyPaths") or [])

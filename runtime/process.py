@@ -7,7 +7,14 @@ its children's PID namespace differs from its own.) It joins the cgroups, unshar
 UTS, IPC and network namespaces, builds its filesystem, drops privileges and
 execs the command, so `echo $$` prints 1 as with docker. With `init=True`
 PID 1 stays a small Python reaper that forwards signals, and the command
-runs as PID 2 (docker's --init).
+runs as PID 2 (docker's --init); the reaper holds only what the command
+holds (its user, capabilities, no_new_privs, seccomp filter, stdio).
+
+No host file is ever reachable from inside: the processes are non-dumpable
+(their /proc/PID/exe, fd, root... are closed to the container) from before
+the fork until the final exec, which goes through a sealed trampoline
+(trampoline.py), so the command's /proc/self/exe is never the host's
+interpreter.
 
 Failures before exec travel back over a close-on-exec pipe: the parent reads
 EOF when exec succeeded, or one line saying what went wrong.
@@ -22,7 +29,7 @@ import sys
 # may be imported lazily from then on (os.execvpe would import warnings).
 import _signal
 
-from . import capabilities, linux, mounts, network, userns
+from . import capabilities, devices, linux, mounts, network, seccomp, trampoline, userns
 from .record import REQUIRED, Record
 from .rootfs import mount_rootfs
 
@@ -45,7 +52,47 @@ class Stdio(Record):
     FIELDS = {"stdin": REQUIRED, "stdout": REQUIRED, "stderr": REQUIRED, "terminal": None}
 
 
-def start(spec: dict, plan, cgroups, stdio: Stdio, init: bool = False, after_fork=None) -> int:
+class Confinement(Record):
+    """What a container's processes are held in besides namespaces:
+    the device cgroup to join, the seccomp program to load last (None:
+    unconfined), the sealed trampoline's fd (made by `fork_confined`)."""
+    FIELDS = {"device_group": None, "seccomp": None, "program_fd": -1}
+
+
+def fork_confined(confinement: Confinement) -> tuple[int, Confinement]:
+    """fork(), the child non-dumpable from its first instruction on: it is
+    visible in the container's PID namespace before it execs."""
+    program_fd = trampoline.sealed_program()
+    was_dumpable = linux.prctl(linux.PR_GET_DUMPABLE)
+    linux.prctl(linux.PR_SET_DUMPABLE, 0)
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0:  # the parent (or a failed fork): as before, and no trampoline
+            os.close(program_fd)
+            if was_dumpable:
+                linux.prctl(linux.PR_SET_DUMPABLE, 1)
+    return pid, confinement.replace(program_fd=program_fd)
+
+
+def read_report(read_end: int, pid: int, command: str, after_fork=None) -> None:
+    """Wait for the child's exec; raise StartError with its report."""
+    with os.fdopen(read_end, "rb") as report:
+        if after_fork is not None:
+            _run_after_fork(after_fork, pid)
+        message = report.read()
+    if message:
+        os.waitpid(pid, 0)
+        failed = trampoline.failure(message, command)
+        if failed is not None:
+            raise StartError(failed[1], failed[0])
+        code, _, text = message.decode(errors="replace").partition(" ")
+        raise StartError(text, int(code))
+
+
+def start(spec: dict, plan, cgroups, stdio: Stdio, init: bool = False, after_fork=None,
+          confinement: Confinement = Confinement()) -> int:
     """Fork the container's PID 1 and return its pid once it has exec'd.
     `after_fork(pid)` runs while the child sets itself up (on the other
     core): the caller's bookkeeping then costs no start-up time."""
@@ -55,19 +102,12 @@ def start(spec: dict, plan, cgroups, stdio: Stdio, init: bool = False, after_for
     if "pid" in namespaces:
         linux.unshare(linux.CLONE_NEWPID)  # applies to our children only
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
+    pid, confinement = fork_confined(confinement)
     if pid == 0:
         os.close(read_end)
-        _child(spec, plan, cgroups, stdio, init, write_end, namespaces)
+        _child(spec, plan, cgroups, stdio, init, write_end, namespaces, confinement)
     os.close(write_end)
-    with os.fdopen(read_end, "rb") as report:
-        if after_fork is not None:
-            _run_after_fork(after_fork, pid)
-        message = report.read().decode(errors="replace")
-    if message:
-        os.waitpid(pid, 0)
-        code, _, text = message.partition(" ")
-        raise StartError(text, int(code))
+    read_report(read_end, pid, spec["process"]["args"][0], after_fork)
     return pid
 
 
@@ -80,13 +120,13 @@ def _run_after_fork(after_fork, pid: int) -> None:
         raise
 
 
-def _child(spec, plan, cgroups, stdio, init, report_fd, namespaces) -> None:
+def _child(spec, plan, cgroups, stdio, init, report_fd, namespaces, confinement) -> None:
     """Never returns: execs the command or exits with a setup error code."""
     try:
-        _setup(spec, plan, cgroups, stdio, namespaces)
+        _setup(spec, plan, cgroups, stdio, namespaces, confinement)
         if init:
-            _run_init(spec, report_fd)
-        _exec(spec["process"], report_fd)
+            _run_init(spec, report_fd, confinement)
+        exec_command(spec["process"], report_fd, confinement)
     except BaseException as err:  # noqa: BLE001 - everything must reach the parent
         code = err.exit_code if isinstance(err, StartError) else EXIT_SETUP_FAILED
         _report(report_fd, code, err)
@@ -107,13 +147,15 @@ def _report(fd: int, code: int, err: BaseException) -> None:
         pass
 
 
-def _setup(spec: dict, plan, cgroups, stdio: Stdio, namespaces: set[str]) -> None:
+def _setup(spec: dict, plan, cgroups, stdio: Stdio, namespaces: set[str], confinement) -> None:
     os.setsid()
     attach_terminal = None
     if stdio.terminal is not None:  # import now: after pivot_root the host's modules are gone
-        from .terminal import attach_terminal
+        from .console import attach_terminal
     if cgroups is not None:
         cgroups.join(0)
+    if confinement.device_group is not None:
+        devices.join(confinement.device_group)
     flags = 0
     for name in namespaces:
         flags |= _NAMESPACE_FLAGS.get(name, 0)
@@ -156,9 +198,14 @@ def drop_privileges(process: dict) -> None:
                          + ("" if userns.setgroups_allowed() else " (rootless containers map only root)"))
     if uid == 0:
         capabilities.apply(caps)
+    else:  # the uid change emptied the other sets; inheritable stays empty too
+        linux.capset(0, 0, 0)
+    linux.prctl(linux.PR_CAP_AMBIENT, linux.PR_CAP_AMBIENT_CLEAR_ALL)
 
 
-def _exec(process: dict, report_fd: int) -> None:
+def exec_command(process: dict, report_fd: int, confinement: Confinement) -> None:
+    """As the container's user: enter the working directory, find the
+    command, then through the trampoline with the seccomp filter on."""
     env = dict(item.partition("=")[::2] for item in process.get("env") or [])
     cwd = process.get("cwd") or "/"
     try:
@@ -170,37 +217,26 @@ def _exec(process: dict, report_fd: int) -> None:
         os.chdir(cwd)
     except OSError as err:
         raise StartError(f"cannot enter working directory {cwd!r}: {err.strerror}") from None
-    # leak no descriptor into the container but the report pipe (close-on-exec)
-    os.closerange(3, report_fd)
-    os.closerange(report_fd + 1, 1 << 20)
-    _reset_signals()
     args = process["args"]
     try:
-        execute(args, env)
+        path = trampoline.find_executable(args[0], env)
     except FileNotFoundError:
         raise StartError(f"exec {args[0]!r}: executable file not found in $PATH",
                          EXIT_NOT_FOUND) from None
     except PermissionError:
         raise StartError(f"exec {args[0]!r}: permission denied", EXIT_NOT_EXECUTABLE) from None
+    _reset_signals()
+    try:  # from here on the report pipe is fd 3 and nothing else is open
+        trampoline.exec_through(confinement.program_fd, report_fd, path, args, env,
+                                lambda: _load_seccomp(confinement))
+    except BaseException as err:  # noqa: BLE001
+        _report(trampoline.REPORT_FD, EXIT_SETUP_FAILED, err)
+        os._exit(EXIT_SETUP_FAILED)
 
 
-def execute(args: list[str], env: dict[str, str]) -> None:
-    """os.execvpe's search of env's PATH, without the lazy import it makes:
-    a name with a slash runs as is; else each PATH entry in turn, skipping
-    those where it is missing; the first other error (EACCES...) wins."""
-    name = args[0]
-    if "/" in name:
-        os.execve(name, args, env)
-    first_error, last_error = None, None
-    for directory in (env.get("PATH") or os.defpath).split(os.pathsep):
-        try:
-            os.execve(os.path.join(directory, name), args, env)
-        except (FileNotFoundError, NotADirectoryError) as err:
-            last_error = err
-        except OSError as err:
-            last_error = err
-            first_error = first_error or err
-    raise first_error or last_error or FileNotFoundError(name)
+def _load_seccomp(confinement: Confinement) -> None:
+    if confinement.seccomp is not None:
+        seccomp.load(confinement.seccomp)
 
 
 def _reset_signals() -> None:
@@ -217,23 +253,27 @@ def _reset_signals() -> None:
     _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
 
 
-def _run_init(spec: dict, report_fd: int) -> None:
+def _run_init(spec: dict, report_fd: int, confinement: Confinement) -> None:
     """PID 1 as a reaper: fork the command, forward signals, reap orphans,
-    exit with the command's status."""
+    exit with the command's status. Once the command is forked the reaper
+    takes the command's privileges and keeps only the container's stdio."""
     pid = os.fork()
     if pid == 0:
-        _exec(spec["process"], report_fd)
-    os.close(report_fd)
+        exec_command(spec["process"], report_fd, confinement)
+    os.closerange(3, 1 << 20)  # the report pipe, a shim's pipes, the trampoline
+    drop_privileges(spec["process"])
+    linux.prctl(linux.PR_SET_DUMPABLE, 0)  # a uid change may have reset it
 
     def forward(signum, _frame):
         try:
             os.kill(pid, signum)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):
             pass
 
     for signum in (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
                    _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH):
         _signal.signal(signum, forward)
+    _load_seccomp(confinement)
     while True:
         try:
             reaped, status = os.wait()

@@ -128,21 +128,24 @@ def _top_lower_entry(lowers: tuple[str, ...], name: str) -> os.stat_result | Non
 
 
 def mount_rootfs(plan: RootfsPlan) -> None:
-    """Mount the overlay at plan.target (in the caller's mount namespace)."""
+    """Mount the overlay at plan.target (in the caller's mount namespace),
+    nodev: a device node in the image or made by the container opens
+    nothing; only /dev's own nodes do."""
     if plan.kind != "overlay":
         linux.mount(plan.target, plan.target, None, linux.MS_BIND | linux.MS_REC)
+        linux.mount(None, plan.target, None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_NODEV)
         return
     base, data = overlay_options(plan)
     previous = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.chdir(base)
         try:
-            linux.mount("overlay", plan.target, "overlay", 0, data)
+            linux.mount("overlay", plan.target, "overlay", linux.MS_NODEV, data)
         except OSError as err:
             if not plan.volatile or err.errno != errno.EINVAL:
                 raise
             # a kernel before 5.10 does not know `volatile`: mount without it
-            linux.mount("overlay", plan.target, "overlay", 0, overlay_options(
+            linux.mount("overlay", plan.target, "overlay", linux.MS_NODEV, overlay_options(
                 plan.replace(volatile=False))[1])
     finally:
         os.fchdir(previous)

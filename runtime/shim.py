@@ -1,16 +1,42 @@
-"""Detached containers (`pyreg run -d`): a forked shim process, in its own
-session, supervises the container after `pyreg run` returns. It sends the
-container's output to `<container dir>/container.log` and records the exit
-code in state.json when the container ends.
+"""Containers whose output is kept: a detached one (`pyreg run -d`), which
+a forked shim process in its own session supervises after `pyreg run`
+returns, and an attached one that is not removed at exit. The supervisor
+copies the output into `<container dir>/container.log` (logfile.py) and
+records the exit code in state.json when the container ends.
 """
 from __future__ import annotations
 
 import os
 
 from . import process
-from .run import Prepared, supervise
+from .logfile import LOG_NAME, OutputPipes, RotatingLog
+from .run import Prepared, supervise, wait_exit_code
 
-LOG_NAME = "container.log"
+
+def open_log(prepared: Prepared) -> RotatingLog:
+    container = prepared.container
+    return RotatingLog(os.path.join(prepared.directory, LOG_NAME), container.log_max_size,
+                       container.log_max_files)
+
+
+def supervise_logged(prepared: Prepared, stdin: int, init: bool, attached: bool,
+                     on_started=lambda container: None) -> int:
+    """supervise() with the output through pipes into the log (and, when
+    attached, on to our stdout and stderr)."""
+    pipes = OutputPipes(open_log(prepared), attached)
+
+    def started(container) -> None:
+        pipes.started()
+        on_started(container)
+
+    def wait(pid: int) -> int:
+        pipes.copy_until_closed()
+        return wait_exit_code(pid)
+    try:
+        return supervise(prepared, process.Stdio(stdin, *pipes.container_ends), init,
+                         on_started=started, wait=wait)
+    finally:
+        pipes.close()
 
 
 def start_detached(prepared: Prepared, init: bool = False) -> None:
@@ -31,17 +57,15 @@ def start_detached(prepared: Prepared, init: bool = False) -> None:
 def _shim(prepared: Prepared, init: bool, report_fd: int) -> None:
     try:
         os.setsid()  # no terminal signals reach the shim
-        log = os.open(os.path.join(prepared.directory, LOG_NAME), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # release the caller's pipes and terminal
             os.dup2(null, fd)
-        stdio = process.Stdio(null, log, log)
 
         def started(_container) -> None:
             os.write(report_fd, b"ok")
             os.close(report_fd)
 
-        supervise(prepared, stdio, init, on_started=started)
+        supervise_logged(prepared, null, init, attached=False, on_started=started)
     except process.StartError as err:
         _report(report_fd, err.exit_code, str(err))
     except BaseException as err:  # noqa: BLE001 - the caller must hear about it

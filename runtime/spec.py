@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import posixpath
 
+from .capabilities import CAPABILITY_NUMBERS
 from .record import REQUIRED, Record
 from .users import User
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# docker's default capability set (moby oci/caps/defaults.go)
+# podman's default set: docker's without CAP_MKNOD, CAP_NET_RAW and CAP_AUDIT_WRITE
 DEFAULT_CAPABILITIES = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE")
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_SETFCAP")
+# Devices a container may use (runc's default list); creating nodes ("m") is
+# allowed for any, opening them only for these. The device cgroup enforces it.
+ALLOWED_DEVICES = (("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9),
+                   ("c", 5, 0), ("c", 5, 1), ("c", 5, 2), ("c", 136, None))
+# The kernel's own trees: a volume there would replace them and every masked path
+FORBIDDEN_DESTINATIONS = ("/proc", "/sys", "/dev")
 MASKED_PATHS = ("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
                 "/sys/firmware")
@@ -39,9 +45,13 @@ class Volume(Record):
         host, container = parts[0], parts[1]
         if not host.startswith("/") or not container.startswith("/"):
             raise SpecError(f"invalid volume {text!r}: both paths must be absolute")
-        if posixpath.normpath(container) == "/":
+        container = posixpath.normpath(container)
+        if container == "/":
             raise SpecError(f"invalid volume {text!r}: cannot mount over /")
-        return cls(host, posixpath.normpath(container), len(parts) == 3 and parts[2] == "ro")
+        if container in FORBIDDEN_DESTINATIONS or container.startswith("/proc/"):
+            raise SpecError(f"invalid volume {text!r}: cannot mount over {container}, the "
+                            "kernel's own filesystem there")
+        return cls(host, container, len(parts) == 3 and parts[2] == "ro")
 
 
 class RunOptions(Record):
@@ -60,6 +70,9 @@ class RunOptions(Record):
         "pids_limit": None,
         "tty": False,
         "etc_files": dict,  # container path -> host file
+        "cap_add": (),  # names as given: NET_ADMIN, cap_net_admin, ALL
+        "cap_drop": (),
+        "seccomp": "default",  # "default", "unconfined", or a profile in docker's format
     }
 
 
@@ -99,29 +112,65 @@ def build_spec(image_config: dict, options: RunOptions, user: User) -> dict:
     defaults = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname, "HOME": user.home}
     if options.tty:
         defaults["TERM"] = "xterm"
-    capabilities = list(DEFAULT_CAPABILITIES)
+    capabilities = resolve_capabilities(options.cap_add, options.cap_drop)
     process = {
         "terminal": options.tty,
         "user": {"uid": user.uid, "gid": user.gid, "additionalGids": list(user.additional_gids)},
         "args": process_args(image_config, options),
         "env": merge_env(list(image_config.get("Env") or []), options.env, defaults),
         "cwd": working_dir(image_config, options),
-        "capabilities": {name: capabilities for name in
-                         ("bounding", "effective", "permitted", "inheritable")},
+        # no inheritable (nor ambient) capabilities: a file with inheritable
+        # file capabilities must not gain them on exec (CVE-2022-24769)
+        "capabilities": {name: capabilities for name in ("bounding", "effective", "permitted")},
         "noNewPrivileges": True,
     }
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
     if options.network != "host":
         namespaces.append({"type": "network"})
+    linux = {"namespaces": namespaces, "resources": resources(options),
+             "maskedPaths": list(MASKED_PATHS), "readonlyPaths": list(READONLY_PATHS)}
+    if options.seccomp != "unconfined":
+        linux["seccomp"] = seccomp_section(options.seccomp, capabilities)
     return {
         "ociVersion": "1.0.2",
         "process": process,
         "root": {"path": "rootfs", "readonly": options.read_only},
         "hostname": hostname,
         "mounts": default_mounts() + extra_mounts(options),
-        "linux": {"namespaces": namespaces, "resources": resources(options),
-                  "maskedPaths": list(MASKED_PATHS), "readonlyPaths": list(READONLY_PATHS)},
+        "linux": linux,
     }
+
+
+def _capability_name(text: str) -> str:
+    name = text.strip().upper()
+    name = name if name.startswith("CAP_") or name == "ALL" else f"CAP_{name}"
+    if name != "ALL" and name not in CAPABILITY_NUMBERS:
+        raise SpecError(f"unknown capability {text!r}")
+    return name
+
+
+def resolve_capabilities(add: tuple[str, ...], drop: tuple[str, ...]) -> list[str]:
+    """The default set with --cap-add / --cap-drop applied, as docker does:
+    ALL in drop starts from nothing, ALL in add grants every capability
+    but those dropped by name. Sorted by number, as the kernel lists them."""
+    added, dropped = {_capability_name(n) for n in add}, {_capability_name(n) for n in drop}
+    if "ALL" in added:
+        caps = set(CAPABILITY_NUMBERS) - dropped
+    else:
+        caps = set() if "ALL" in dropped else set(DEFAULT_CAPABILITIES) - dropped
+        caps |= added
+    return sorted(caps, key=CAPABILITY_NUMBERS.__getitem__)
+
+
+def seccomp_section(profile, capabilities: list[str]) -> dict:
+    from .seccomp import SeccompError, oci_section
+    if profile == "default":
+        from .seccomp_default import profile as default_profile
+        profile = default_profile()
+    try:
+        return oci_section(profile, capabilities)
+    except SeccompError as err:
+        raise SpecError(str(err)) from None
 
 
 def default_mounts() -> list[dict]:
@@ -143,17 +192,29 @@ def default_mounts() -> list[dict]:
 
 def extra_mounts(options: RunOptions) -> list[dict]:
     mounts = [{"destination": path, "type": "bind", "source": source,
-               "options": ["rbind", "rprivate"]}
+               "options": ["rbind", "rprivate", "nodev"]}
               for path, source in sorted(options.etc_files.items())]
     for volume in options.volumes:
-        flags = ["rbind", "rprivate"] + (["ro"] if volume.read_only else [])
+        # rro: read-only recursively, submounts too (runc and crun know it)
+        flags = ["rbind", "rprivate", "nodev"] + (["ro", "rro"] if volume.read_only else [])
         mounts.append({"destination": volume.container, "type": "bind", "source": volume.host,
                        "options": flags})
     return mounts
 
 
+def device_rules() -> list[dict]:
+    rules = [{"allow": False, "access": "rwm"},
+             {"allow": True, "type": "c", "access": "m"}, {"allow": True, "type": "b", "access": "m"}]
+    for kind, major, minor in ALLOWED_DEVICES:
+        rule = {"allow": True, "type": kind, "major": major, "access": "rwm"}
+        if minor is not None:
+            rule["minor"] = minor
+        rules.append(rule)
+    return rules
+
+
 def resources(options: RunOptions) -> dict:
-    out: dict = {}
+    out: dict = {"devices": device_rules()}
     if options.memory is not None:
         out["memory"] = {"limit": options.memory, "swap": options.memory}
     if options.cpus is not None:

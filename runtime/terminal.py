@@ -15,14 +15,13 @@ import struct
 import termios
 import tty
 
+import _signal
 import _socket
 
 from . import process
 from .run import Prepared, supervise
 
 _CHUNK = 1 << 16
-TIOCSPTLCK = getattr(termios, "TIOCSPTLCK", 0x40045431)  # unlockpt(3)
-TIOCGPTN = getattr(termios, "TIOCGPTN", 0x80045430)  # ptsname(3)
 
 
 def _copy_size(source: int, target: int) -> None:
@@ -50,10 +49,11 @@ def _raw_mode(fd: int, enabled: bool):
 
 
 class Relay:
-    """Copies pty output to stdout and stdin to the pty until the container exits."""
+    """Copies pty output to stdout (and the log, if any) and stdin to the
+    pty until the container exits."""
 
-    def __init__(self, master: int, interactive: bool):
-        self.master = master
+    def __init__(self, master: int, interactive: bool, log=None):
+        self.master, self.log = master, log
         self.sources = [master] + ([0] if interactive else [])
 
     def attach(self, master: int) -> None:
@@ -89,7 +89,12 @@ class Relay:
                 if fd == 0:
                     _write_all(self.master, b"\x04")  # EOF for the container's reader
                 continue
-            _write_all(1 if fd == self.master else self.master, data)
+            self._output(data) if fd == self.master else _write_all(self.master, data)
+
+    def _output(self, data: bytes) -> None:
+        if self.log is not None:
+            self.log.write(data)
+        _write_all(1, data)
 
     def _drain(self) -> None:
         while self.master in self.sources:
@@ -102,26 +107,7 @@ class Relay:
                 return
             if not data:
                 return
-            _write_all(1, data)
-
-
-def attach_terminal(channel: int) -> None:
-    """The container's side, in its PID 1 before exec: make a pty in the
-    container's own devpts (so ttyname works inside), take its slave as stdio
-    and controlling terminal, and pass the master to the caller over the unix
-    socket `channel`."""
-    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
-    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))  # unlockpt
-    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
-    slave = os.open(f"/dev/pts/{number}", os.O_RDWR)
-    for target in (0, 1, 2):
-        os.dup2(slave, target)
-    os.close(slave)
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    sender = _socket.socket(fileno=os.dup(channel))
-    sender.sendmsg([b"m"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", master))])
-    sender.close()
-    os.close(master)
+            self._output(data)
 
 
 def _receive_fd(sock) -> int:
@@ -132,15 +118,25 @@ def _receive_fd(sock) -> int:
     raise process.StartError("the container did not send its terminal")
 
 
-def run_with_terminal(prepared: Prepared, interactive: bool, init: bool) -> int:
+def run_with_terminal(prepared: Prepared, interactive: bool, init: bool,
+                      keep_log: bool = False) -> int:
     """The container makes its pty in its own devpts and sends us the master."""
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    relay = Relay(-1, interactive)
+    log = None
+    if keep_log:
+        from .shim import open_log
+        log = open_log(prepared)
+    relay = Relay(-1, interactive, log)
+
+    def resized(_signum=None, _frame=None) -> None:
+        # the kernel signals the pty's foreground group itself when its size changes
+        _copy_size(0 if os.isatty(0) else 1, relay.master)
 
     def started(_container) -> None:
         theirs.close()
         relay.attach(_receive_fd(ours))
-        _copy_size(0, relay.master)
+        _signal.signal(_signal.SIGWINCH, resized)  # supervise restores the previous handler
+        resized()
 
     try:
         with _raw_mode(0, interactive and os.isatty(0)):
@@ -150,3 +146,5 @@ def run_with_terminal(prepared: Prepared, interactive: bool, init: bool) -> int:
         ours.close()
         theirs.close()
         relay.close()
+        if log is not None:
+            log.close()

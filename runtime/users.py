@@ -14,6 +14,15 @@ class User(Record):
     FIELDS = {"uid": 0, "gid": 0, "additional_gids": (), "home": "/"}
 
 
+def require_mapped(uid: int, gid: int, groups=(), rootless: bool = False) -> None:
+    """A rootless container maps only the caller's own uid and gid (as 0):
+    any other id cannot be switched to inside, so say so before starting."""
+    if rootless and (uid or gid or any(groups)):
+        ids = f"uid {uid} gid {gid}" + (f" groups {','.join(map(str, groups))}" if groups else "")
+        raise UserError(f"cannot run as {ids} rootless: only your own user is mapped into the "
+                        "container (as root, 0); run pyreg as root for other users, or use -u 0")
+
+
 def _table(text: str | None, fields: int) -> list[list[str]]:
     rows = []
     for line in (text or "").splitlines():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,16 @@ def store_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pyreg-root")
     build_busybox_image(root)
     return root
+
+
+def eventually(condition, timeout: float = 5) -> bool:
+    """Poll instead of a fixed sleep: a loaded CI machine may need longer."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def pyreg(root: Path, *args: str, input: bytes | None = None, timeout: float = 30,

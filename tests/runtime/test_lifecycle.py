@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.runtime.conftest import need_root, pyreg
+from tests.runtime.conftest import eventually, need_root, pyreg
 
 LOOP = "trap 'echo got TERM; exit 3' TERM; echo started; while true; do sleep 0.05; done"
 
@@ -35,16 +35,6 @@ def wait_for_log(store_root, name: str, text: str, timeout: float = 5) -> str:
             return log
         time.sleep(0.05)
     raise AssertionError(f"{text!r} not in the log of {name}: {log!r}")
-
-
-def eventually(condition, timeout: float = 5) -> bool:
-    """Poll instead of a fixed sleep: a loaded CI machine may need longer."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def ps(store_root, *options) -> str:
@@ -212,3 +202,47 @@ def test_exec_into_a_stopped_container_is_refused(store_root, detached):
     _wait_exited(store_root, "life11")
     result = pyreg(store_root, "exec", "life11", "true")
     assert result.returncode == 126 and b"not running" in result.stderr
+
+
+def test_detached_init_returns_while_the_container_runs(store_root):
+    need_root()
+    result = pyreg(store_root, "run", "-d", "--init", "--name", "life12", "busybox", "sleep", "30",
+                   timeout=10)  # it used to block until the container exited
+    try:
+        assert result.returncode == 0, result.stderr
+        assert "Up" in next(l for l in ps(store_root).splitlines() if "life12" in l)
+    finally:
+        pyreg(store_root, "rm", "-f", "life12")
+
+
+def test_attached_runs_keep_their_output(store_root):
+    need_root()
+    result = pyreg(store_root, "run", "--name", "life13", "busybox", "sh", "-c",
+                   "echo to-out; echo to-err >&2; exit 4")
+    try:
+        assert result.returncode == 4
+        assert result.stdout == b"to-out\n" and result.stderr == b"to-err\n"  # still on our stdio
+        logs = pyreg(store_root, "logs", "life13")
+        assert logs.returncode == 0 and sorted(logs.stdout.split()) == [b"to-err", b"to-out"]
+    finally:
+        pyreg(store_root, "rm", "life13")
+
+
+def test_logs_are_rotated_at_max_size(store_root):
+    need_root()
+    script = "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done"
+    result = pyreg(store_root, "run", "-d", "--name", "life14", "--log-opt", "max-size=4k",
+                   "--log-opt", "max-file=3", "busybox", "sh", "-c", script)
+    container_dir = store_root / "containers" / result.stdout.decode().strip()
+    try:
+        assert _wait_exited(store_root, "life14")
+        files = sorted(p.name for p in container_dir.iterdir() if p.name.startswith("container.log"))
+        assert files == ["container.log", "container.log.1", "container.log.2"]
+        assert all((container_dir / f).stat().st_size <= 4096 for f in files)
+        kept = pyreg(store_root, "logs", "life14").stdout.decode().split()[1:]  # [0] may be cut
+        assert kept[-1] == "line-2999" and "line-0" not in kept
+        assert kept == [f"line-{i}" for i in range(3000 - len(kept), 3000)]  # in order, no gap
+        bad = pyreg(store_root, "run", "--rm", "--log-opt", "mode=non-blocking", "busybox", "true")
+        assert bad.returncode == 125 and bad.stderr.count(b"\n") == 1
+    finally:
+        pyreg(store_root, "rm", "-f", "life14")

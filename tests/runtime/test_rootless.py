@@ -73,3 +73,11 @@ def test_rootless_rm_leaves_nothing(rootless_root):
     assert result.returncode == 0, result.stderr
     assert as_nobody(rootless_root, "rm", "rl2").returncode == 0
     assert [p for p in (rootless_root / "containers").iterdir() if p.is_dir()] == []
+
+
+def test_rootless_other_users_fail_with_one_line(rootless_root):
+    for user in ("1000", "app", "0:5"):
+        result = as_nobody(rootless_root, "run", "--rm", "-u", user, "busybox", "id")
+        assert result.returncode == 125 and result.stderr.count(b"\n") == 1, result.stderr
+        assert b"only your own user is mapped" in result.stderr
+    assert [p for p in (rootless_root / "containers").iterdir() if p.is_dir()] == []

@@ -93,7 +93,7 @@ def test_network_none_has_only_loopback(run):
 def test_capabilities_are_dropped(run):
     status = out(run("grep", "Cap", "/proc/self/status"))
     bounding = int(next(l for l in status.splitlines() if l.startswith("CapBnd")).split()[1], 16)
-    assert bounding == 0xa80425fb  # docker's default set
+    assert bounding == 0x800405fb  # podman's default set: no MKNOD, NET_RAW, AUDIT_WRITE
     assert "NoNewPrivs" in out(run("grep", "NoNewPrivs", "/proc/self/status"))
     assert run("mount", "-t", "tmpfs", "t", "/tmp").returncode != 0  # no CAP_SYS_ADMIN
 
@@ -240,3 +240,49 @@ def test_missing_image_is_pulled_from_a_registry(store_root, tmp_path, distribut
                    timeout=60)
     assert out(result) == "pulled and ran\n"
     assert b"Unable to find image" in result.stderr
+
+
+def test_tty_follows_window_size_changes(store_root):
+    """pyreg on a pty of ours: a resize of it reaches the container's pty."""
+    import fcntl
+    import os
+    import select
+    import struct
+    import sys
+    import termios
+    import time
+    from tests.runtime.conftest import CLI, REPO, need_root
+    need_root()
+    terminal, ours = os.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 90, 0, 0))
+    pid = os.fork()
+    if pid == 0:  # pyreg with the pty as its controlling terminal, as pty.fork does
+        os.setsid()
+        fcntl.ioctl(ours, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(ours, fd)
+        os.chdir(REPO)
+        os.execv(sys.executable, [sys.executable, "-c", CLI, "--root", str(store_root), "run", "--rm",
+                                  "-it", "busybox", "sh", "-c", "stty size; echo ready; read x; stty size"])
+    os.close(ours)
+    seen = b""
+
+    def read_until(marker: bytes) -> bytes:
+        nonlocal seen
+        deadline = time.monotonic() + 20
+        while marker not in seen and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(terminal, 4096)
+                except OSError:
+                    break
+        return seen
+    try:
+        assert b"ready" in read_until(b"ready"), seen
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 41, 123, 0, 0))
+        os.write(terminal, b"\n")
+        assert b"41 123" in read_until(b"41 123"), seen
+        assert seen.index(b"30 90") < seen.index(b"ready")  # the size at start, too
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)

@@ -71,6 +71,11 @@ class LayerBuilder:
         info.type, info.devmajor, info.devminor, info.mode = tarfile.CHRTYPE, major, minor, 0o666
         return self._add(info)
 
+    def fifo(self, name: str) -> "LayerBuilder":
+        info = tarfile.TarInfo(name)
+        info.type, info.mode = tarfile.FIFOTYPE, 0o644
+        return self._add(info)
+
     def whiteout(self, path: str) -> "LayerBuilder":
         parent, _, name = path.rpartition("/")
         return self.file(f"{parent}/.wh.{name}" if parent else f".wh.{name}", b"")
