@@ -25,6 +25,7 @@ def attach_terminal(channel: int) -> None:
     fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))  # unlockpt
     number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
     slave = os.open(f"/dev/pts/{number}", os.O_RDWR)
+    _inherit_size(master)
     for target in (0, 1, 2):
         os.dup2(slave, target)
     os.close(slave)
@@ -33,3 +34,16 @@ def attach_terminal(channel: int) -> None:
     sender.sendmsg([b"m"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", master))])
     sender.close()
     os.close(master)
+
+
+def _inherit_size(master: int) -> None:
+    """The caller's window size, set before the command runs: pyreg copies
+    it again once it holds the master, but by then the command may have
+    read 0x0 (stty size raced it)."""
+    for caller in (0, 1):
+        try:
+            size = fcntl.ioctl(caller, termios.TIOCGWINSZ, b"\0" * 8)
+            fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+            return
+        except OSError:
+            continue
