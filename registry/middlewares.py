@@ -68,3 +68,23 @@ async def errors_middleware(request: web.Request, handler):
         body = json.dumps({"errors": [{"code": "UNKNOWN", "message": "internal server error"}]})
         return web.Response(status=500, body=body.encode(), content_type="application/json",
                             headers=API_VERSION_HEADER)
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@web.middleware
+async def read_only_middleware(request: web.Request, handler):
+    """`storage.maintenance.readonly`: pushes, deletes and upload starts are
+    refused with 405 UNSUPPORTED, as Distribution refuses them."""
+    if request.method not in READ_METHODS:
+        raise OciError(ErrorCode.UNSUPPORTED, "the registry is in read-only mode", status=405)
+    return await handler(request)
+
+
+def extra_headers(headers: tuple[tuple[str, str], ...]):
+    """`http.headers`: added to every response, errors and blobs included."""
+    async def add(_request: web.Request, response: web.StreamResponse) -> None:
+        for name, value in headers:
+            response.headers.add(name, value)
+    return add

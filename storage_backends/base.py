@@ -118,5 +118,12 @@ class StorageDriver(abc.ABC):
         """A URL the client may fetch the content from directly, if enabled."""
         return None
 
+    async def remove_abandoned_writes(self, before: float, dry_run: bool = False) -> list[str]:
+        """Delete what writers that never committed or cancelled (a process
+        killed mid-write) left behind, untouched since `before` (seconds since
+        the epoch); returns what was (or, with dry_run, would be) deleted.
+        Backends that leave nothing behind keep this default."""
+        return []
+
     async def close(self) -> None:
         return None

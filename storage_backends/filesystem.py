@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 import uuid
 from stat import S_ISDIR
 from typing import AsyncIterator
@@ -189,6 +190,30 @@ class FilesystemDriver(StorageDriver):
                     raise PathNotFound(source) from None
         fsync_directory(os.path.dirname(dest_path))
         self._prune_empty_parents(source_path)
+
+    async def remove_abandoned_writes(self, before: float, dry_run: bool = False) -> list[str]:
+        """Temporary files of writes that never committed: a kill between
+        creating one and renaming it over its key leaves it. A live writer
+        touches its file with every write, so only idle ones are old."""
+        return await asyncio.to_thread(self._remove_temporaries_sync, before, dry_run)
+
+    def _remove_temporaries_sync(self, before: float, dry_run: bool) -> list[str]:
+        removed = []
+        for directory, _dirs, files in os.walk(self._root):
+            for name in files:
+                if not name.startswith(TEMP_PREFIX):
+                    continue
+                path = os.path.join(directory, name)
+                try:
+                    if os.lstat(path).st_mtime >= before:
+                        continue
+                    if not dry_run:
+                        os.unlink(path)
+                        self._prune_empty_parents(path)
+                except FileNotFoundError:
+                    continue  # its writer finished or gave up meanwhile
+                removed.append(os.path.relpath(path, self._root))
+        return removed
 
     async def delete(self, key: str) -> None:
         path = self._path(key)

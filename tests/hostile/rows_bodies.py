@@ -96,7 +96,11 @@ UPLOAD_ROWS = [
     Row("mount-from-repository-without-the-blob", "POST",
         "/v2/{repo}/blobs/uploads/?mount={foreign}&from={repo}",
         {202: NO_BODY, 404: ANY_CODE}, opens_session=True),
-    Row("mount-without-from-of-foreign-blob", "POST", "/v2/{repo}/blobs/uploads/?mount={foreign}",
+    # Without `from`, a blob another repository holds is mounted (automatic
+    # content discovery, tests/registry/test_api_uploads.py); one that no
+    # repository holds is not, and the client gets a session.
+    Row("mount-without-from-of-unknown-blob", "POST",
+        f"/v2/{{repo}}/blobs/uploads/?mount={sha256(OTHER_BYTES)}",
         {202: NO_BODY, 404: ANY_CODE}, opens_session=True),
     Row("patch-chunked-garbage", "PATCH", "{upload}", {400: NO_BODY},
         {"Transfer-Encoding": "chunked"}, b"zz\r\nabc\r\n0\r\n\r\n", upload=True, touches_upload=True),

@@ -36,7 +36,7 @@ def bucket(s3_endpoint):
 
 @pytest.fixture
 def driver(s3_endpoint, bucket):
-    return make_driver(s3_endpoint.storage_config(bucket))
+    return make_driver(s3_endpoint.settings(bucket))
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ async def test_blob_get_redirects_to_s3(aiohttp_client, s3_endpoint, seed_on_red
 @pytest.fixture
 async def seed_on_redirecting_s3(aiohttp_client, s3_endpoint):
     from .seed import seed_registry
-    storage = s3_endpoint.storage_config(s3_endpoint.create_bucket(), redirect=True)
-    config = RegistryConfig(storage={"s3": storage["s3"]}, redirect_disabled=False)
+    storage = s3_endpoint.settings(s3_endpoint.create_bucket(), redirect=True)
+    config = RegistryConfig(storage=storage)
     client = await aiohttp_client(make_app(config))
     return client, await seed_registry(client)
