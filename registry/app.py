@@ -36,7 +36,7 @@ def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None 
     config = config or RegistryConfig()
     api = web.Application(client_max_size=CLIENT_MAX_SIZE)
     api[CONFIG] = config
-    api[STORE] = RegistryStore(driver or make_driver(config.storage))
+    api[STORE] = RegistryStore(driver or make_driver(config.storage), writable=not config.read_only)
     api[URLS] = UrlBuilder(config.http)
     for module in (base, manifests, blobs, uploads, tags, referrers, catalog):
         module.add_routes(api.router)

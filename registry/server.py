@@ -24,8 +24,6 @@ from .config import HttpSettings, RegistryConfig, TlsSettings
 from .logs import ACCESS_LOGGER, configure_logging
 
 _PR_SET_PDEATHSIG = 1
-# aiohttp reads a drain time of 0 as "wait forever"; Distribution's 0 means "do not wait".
-NO_DRAIN = 0.01
 _TLS_VERSIONS = {"tls1.0": "TLSv1", "tls1.1": "TLSv1_1", "tls1.2": "TLSv1_2", "tls1.3": "TLSv1_3"}
 log = logging.getLogger("pyreg.registry")
 
@@ -96,12 +94,18 @@ def run_worker(config: RegistryConfig, sock: socket.socket, context: ssl.SSLCont
     from aiohttp import web
 
     from .app import make_app
+    from .drain import serve_until_stopped
     loop = new_loop(event_loop)
     asyncio.set_event_loop(loop)
     access_log = None if config.log.access_log_disabled else logging.getLogger(ACCESS_LOGGER)
-    web.run_app(make_app(config, driver, sweep_at_start), sock=sock, ssl_context=context,
-                print=None, access_log=access_log, loop=loop,
-                shutdown_timeout=config.http.drain_timeout or NO_DRAIN)
+    app = make_app(config, driver, sweep_at_start)
+    try:
+        loop.run_until_complete(serve_until_stopped(
+            app, lambda runner: web.SockSite(runner, sock, ssl_context=context),
+            config.http.drain_timeout, access_log=access_log))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def _die_with_parent() -> None:

@@ -18,8 +18,9 @@ from .uploads import UploadStore, check_upload_id, chunk_out_of_range
 
 
 class RegistryStore:
-    def __init__(self, driver: StorageDriver):
+    def __init__(self, driver: StorageDriver, writable: bool = True):
         self.driver = driver
+        self.writable = writable  # False in read-only mode: reads write nothing either
         self.links = Links(driver)
         self.blobs = BlobStore(driver, self.links)
         self.tags = TagStore(self.links)
@@ -45,6 +46,8 @@ class RegistryStore:
     async def referrers_of(self, name: str, subject: Digest) -> list[dict]:
         """Descriptors of the manifests in `name` whose subject is `subject`."""
         if not await self.referrers.is_indexed(name):
+            if not self.writable:
+                return await self.manifests.scan_referrers(name, subject)
             await self.manifests.index_existing_referrers(name)
         return await self.referrers.list(name, subject)
 

@@ -18,7 +18,7 @@ from ocispec.manifest import Manifest, parse_manifest
 from .. import paths
 from .blobs import BlobStore
 from .links import Links
-from .referrers import ReferrersIndex
+from .referrers import ReferrersIndex, referrer_descriptor
 from .tags import TagStore
 
 _CACHE_BYTES = 64 * 1024 * 1024
@@ -139,13 +139,24 @@ class ManifestStore:
         revisions = await self.revisions(name)
         if not revisions:
             return
-        for digest in revisions:
+        async for manifest in self._readable(name, revisions):
+            await self.referrers.add(name, manifest)
+        await self.referrers.mark_indexed(name)
+
+    async def scan_referrers(self, name: str, subject: Digest) -> list[dict]:
+        """The referrers of `subject` found by reading every manifest, for a
+        registry that may not write an index (read-only mode)."""
+        return [referrer_descriptor(manifest)
+                async for manifest in self._readable(name, await self.revisions(name))
+                if manifest.subject is not None and manifest.subject.digest == subject]
+
+    async def _readable(self, name: str, digests: list[Digest]):
+        for digest in sorted(digests, key=str):
             try:
                 entry = await self.get(name, digest, linked=True)
-                await self.referrers.add(name, parse_manifest(entry.raw, digest=digest))
+                yield parse_manifest(entry.raw, digest=digest)
             except (OciError, TypeError, ValueError, AttributeError, RecursionError):
                 continue  # data missing or not a manifest we can read: nothing to index
-        await self.referrers.mark_indexed(name)
 
     async def delete(self, name: str, digest: Digest) -> None:
         """Unlink a manifest, its tags and its referrers entry; MANIFEST_UNKNOWN if absent."""
