@@ -9,7 +9,6 @@ import pytest
 from registry.app import make_app
 from registry.config import RegistryConfig
 from storage_backends.factory import make_driver
-from tests.support.moto_server import moto_s3_server
 
 from .api_table import run_row
 from .test_api_blobs import ROWS as BLOB_ROWS
@@ -23,10 +22,9 @@ CHOSEN = {"get-big", "range", "linked-elsewhere-only", "mount", "patch-out-of-or
 ROWS = [row for row in BLOB_ROWS + UPLOAD_ROWS + MANIFEST_ROWS + DISCOVERY_ROWS if row.id in CHOSEN]
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with moto_s3_server() as endpoint:
-        yield endpoint
+@pytest.fixture
+def s3_endpoint(moto_s3):
+    return moto_s3
 
 
 @pytest.fixture
