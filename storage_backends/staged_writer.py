@@ -29,6 +29,27 @@ def fsync_directory(path: str) -> None:
         os.close(fd)
 
 
+def make_directories(directory: str) -> list[str]:
+    """Create `directory` and its missing parents; returns the ones made,
+    outermost first. A new directory is durable only once its parent is
+    fsynced, so whoever commits into it must call `fsync_parents`."""
+    missing, path = [], directory
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass  # made meanwhile by another writer, whose fsync may not have happened yet
+    return missing[::-1]
+
+
+def fsync_parents(directories: list[str]) -> None:
+    for directory in dict.fromkeys(directories):
+        fsync_directory(os.path.dirname(directory))
+
+
 class _StagingPool:
     """Page-aligned buffers for direct writes, reused across writers: a fresh
     anonymous mapping costs a page fault per 4 KiB on first touch."""
@@ -58,8 +79,10 @@ class StagedFileWriter(BlobWriter):
     after an append that began mid-block the rest still goes direct.
     commit() still fsyncs: a direct write is not durable by itself."""
 
-    def __init__(self, fd: int, final_path: str, temp_path: str | None, start_size: int):
+    def __init__(self, fd: int, final_path: str, temp_path: str | None, start_size: int,
+                 new_directories: list[str] = ()):
         self._fd = fd
+        self._new_directories = list(new_directories)  # made for this key: fsynced on commit
         self._final_path, self._temp_path = final_path, temp_path  # no temp when appending in place
         self._start_size = start_size
         self.size = start_size
@@ -160,6 +183,7 @@ class StagedFileWriter(BlobWriter):
         if self._temp_path is not None:
             os.replace(self._temp_path, self._final_path)
             fsync_directory(os.path.dirname(self._final_path))
+            fsync_parents(self._new_directories)
 
     async def cancel(self) -> None:
         if not self._finished:
