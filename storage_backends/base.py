@@ -26,6 +26,10 @@ class InvalidKey(StorageError):
     pass
 
 
+class StorageFull(StorageError):
+    """No space (or quota) left: the write was undone, nothing of it remains."""
+
+
 @dataclass(frozen=True, slots=True)
 class FileInfo:
     key: str

@@ -28,7 +28,8 @@ from typing import AsyncIterator
 
 from .base import (BlobWriter, FileInfo, InvalidKey, PathNotFound, StorageDriver, StorageError,
                    check_key, check_prefix)
-from .staged_writer import StagedFileWriter, fsync_directory, fsync_parents, make_directories
+from .staged_writer import (StagedFileWriter, fsync_directory, fsync_parents, make_directories,
+                            storage_error)
 
 TEMP_PREFIX = ".pyreg-tmp-"  # hidden from list(); never a registry key
 CHUNK_SIZE = 1 << 20
@@ -154,9 +155,10 @@ class FilesystemDriver(StorageDriver):
                 return StagedFileWriter(fd, path, None, start_size)
         try:
             temp_path, fd, made = await asyncio.to_thread(_open_new_temp, path)
-        except OSError as error:  # e.g. a parent of the key is a file
-            raise StorageError(f"cannot write {key!r}: {error.strerror or error}") from None
-        return StagedFileWriter(fd, path, temp_path, 0, made)
+        except OSError as error:  # e.g. a parent of the key is a file, or no space for a directory
+            self._prune_empty_parents(path)
+            raise storage_error(error, key) from None
+        return StagedFileWriter(fd, path, temp_path, 0, made, self._prune_empty_parents)
 
     async def stat(self, key: str) -> FileInfo:
         try:
@@ -180,7 +182,11 @@ class FilesystemDriver(StorageDriver):
 
     async def move(self, source: str, dest: str) -> None:
         source_path, dest_path = self._path(source), self._path(dest)
-        await asyncio.to_thread(self._move_sync, source, source_path, dest_path)
+        try:
+            await asyncio.to_thread(self._move_sync, source, source_path, dest_path)
+        except OSError as error:  # no space for a directory on the way
+            self._prune_empty_parents(dest_path)
+            raise storage_error(error, dest) from None
 
     def _move_sync(self, source: str, source_path: str, dest_path: str) -> None:
         if not os.path.isfile(source_path):
