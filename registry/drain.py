@@ -56,7 +56,8 @@ class InFlight:
 async def serve_until_stopped(app: web.Application, site_factory, drain: float, **runner_options) -> None:
     """Run `app` on the site `site_factory(runner)` makes until SIGTERM or SIGINT."""
     in_flight = InFlight()
-    app.middlewares.insert(0, in_flight.middleware)
+    if drain:  # a middleware costs every request a little: only when there is a drain to track
+        app.middlewares.insert(0, in_flight.middleware)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=drain or NO_DRAIN, **runner_options)
     await runner.setup()
     stop = asyncio.Event()

@@ -28,6 +28,8 @@ from .store import RegistryStore
 from .store.catalog import walk_repositories
 
 log = logging.getLogger("pyreg.registry")
+# The start-up pass waits a moment: the first requests after a restart go first.
+STARTUP_PASS_DELAY = 1.0
 
 
 def parse_started_at(text: str) -> float | None:
@@ -79,7 +81,7 @@ async def purge_pass(store: RegistryStore, policy: PurgePolicy, now: float | Non
 
 
 async def purge_forever(store: RegistryStore, policy: PurgePolicy, at_start: bool = False) -> None:
-    delay = 0.0 if at_start else random.uniform(0, min(policy.interval, 3600))
+    delay = STARTUP_PASS_DELAY if at_start else random.uniform(0, min(policy.interval, 3600))
     while True:
         await asyncio.sleep(delay)
         try:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import time
 import uuid
 from stat import S_ISDIR
 from typing import AsyncIterator
