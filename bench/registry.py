@@ -429,11 +429,15 @@ def catalog_and_startup(parts: set[str], work: Path) -> dict[str, dict[str, floa
     if "startup" in parts:
         for name in ("pyreg", "distribution"):
             (work / f"startup-{name}").mkdir(exist_ok=True)
-        commands = {
-            "pyreg": lambda port: [*pyreg_executable(), "serve", "--addr", f"127.0.0.1:{port}",
-                                   "--storage", str(work / "startup-pyreg")],
-            "distribution": lambda port: distribution_command(work / "startup-distribution", port, work)}
+        def pyreg_serving(workers: int):
+            return lambda port: [*pyreg_executable(), "serve", "--addr", f"127.0.0.1:{port}",
+                                 "--storage", str(work / "startup-pyreg"), "--workers", str(workers)]
+        commands = {"pyreg": pyreg_serving(1), "pyreg --workers 2": pyreg_serving(2),
+                    "distribution": lambda port: distribution_command(work / "startup-distribution", port, work)}
         for name, rows in startup_rows(commands, free_port).items():
+            if name == "pyreg --workers 2":
+                rows = {label.replace("start", "start, --workers 2"): value for label, value in rows.items()}
+                name = "pyreg"
             results[name].update(rows)
     return results
 

@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -129,7 +130,8 @@ def test_tls_from_config(tmp_path):
     port = free_port()
     config = tmp_path / "config.yml"
     config.write_text(f"http:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {cert}\n"
-                      f"    key: {key}\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\n")
+                      f"    key: {key}\n    minimumtls: tls1.3\n"
+                      f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\n")
     process = subprocess.Popen([sys.executable, "-m", "pyreg_cli.main", "serve", "--config", str(config)],
                                cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with terminating(process):
@@ -137,6 +139,11 @@ def test_tls_from_config(tmp_path):
         with _open_when_up(f"https://127.0.0.1:{port}/v2/", context, process) as response:
             assert response.status == 200 and json.load(response) == {}
             assert response.headers["Docker-Distribution-API-Version"] == "registry/2.0"
+        old_client = ssl.create_default_context(cafile=str(cert))
+        old_client.maximum_version = ssl.TLSVersion.TLSv1_2  # http.tls.minimumtls: tls1.3 refuses it
+        with pytest.raises(urllib.error.URLError) as refused:
+            urllib.request.urlopen(f"https://127.0.0.1:{port}/v2/", context=old_client, timeout=5)
+        assert isinstance(refused.value.reason, ssl.SSLError)
 
 
 def _open_when_up(url: str, context: ssl.SSLContext, process: subprocess.Popen):
