@@ -2,13 +2,17 @@
 machine, both on filesystem storage in a temporary directory.
 
     python3 -m bench.registry [--quick] [--workers N] [--seconds S] [--workdir DIR]
+                              [--only throughput,catalog,startup]
 
 Measured for each server (one at a time, so they never share the CPUs):
 manifest GET and HEAD and 1 KiB blob GET requests/s at 32 connections (wrk
 when installed, else an aiohttp load generator in its own process), a
 256 MiB monolithic blob PUT streamed from a file and its GET in MB/s; and
 for pyreg its peak RSS (all its processes, from /proc) while 8 clients each
-stream a 1 GiB blob. Prints one table with the pyreg/distribution ratio.
+stream a 1 GiB blob; a catalog page at 2,000 and 10,000 repositories and the
+time from exec to the first answer (see bench/registry_catalog.py). Prints
+one table with the ratios, pyreg's advantage above 1 (for times, the
+distribution/pyreg ratio).
 Every process it starts runs in its own session and is stopped, with all
 its children, before the benchmark exits.
 """
@@ -391,17 +395,62 @@ def peak_rss_during_uploads(base_url: str, group: int, sizes: Sizes) -> tuple[in
 
 
 def print_table(pyreg: dict[str, float], distribution: dict[str, float], notes: list[str]) -> None:
-    print(f"\n{'measure':34} {'pyreg':>12} {'distribution':>13} {'ratio':>7}")
+    width = max(34, *(len(name) for name in pyreg))
+    print(f"\n{'measure':{width}} {'pyreg':>12} {'distribution':>13} {'ratio':>7}")
     for name, value in pyreg.items():
         other = distribution.get(name)
-        ratio = f"{value / other:7.2f}" if other else f"{'-':>7}"
+        better = (other / value if "lower is better" in name else value / other) if other else None
+        ratio = f"{better:7.2f}" if better else f"{'-':>7}"
         other_text = f"{other:13.1f}" if other else f"{'-':>13}"
-        print(f"{name:34} {value:12.1f} {other_text} {ratio}")
+        print(f"{name:{width}} {value:12.1f} {other_text} {ratio}")
     for note in notes:
         print(note)
 
 
+@contextlib.contextmanager
+def both_over(root: Path, work: Path) -> Iterator[dict[str, int]]:
+    """pyreg and Distribution serving the same storage directory; yields their ports."""
+    ports = {"pyreg": free_port(), "distribution": free_port()}
+    commands = {"pyreg": pyreg_command(root, ports["pyreg"], 1),
+                "distribution": distribution_command(root, ports["distribution"], work)}
+    with contextlib.ExitStack() as stack:
+        for name, command in commands.items():
+            stack.enter_context(running(command, f"http://127.0.0.1:{ports[name]}", work / f"{name}-catalog.log"))
+        yield ports
+
+
+def catalog_and_startup(parts: set[str], work: Path) -> dict[str, dict[str, float]]:
+    from .registry_catalog import REPOSITORY_COUNTS, catalog_rows, pyreg_executable, startup_rows
+    results: dict[str, dict[str, float]] = {"pyreg": {}, "distribution": {}}
+    if "catalog" in parts:
+        for count in REPOSITORY_COUNTS:
+            for name, rows in catalog_rows(work, lambda root: both_over(root, work), count).items():
+                results[name].update(rows)
+    if "startup" in parts:
+        for name in ("pyreg", "distribution"):
+            (work / f"startup-{name}").mkdir(exist_ok=True)
+        def pyreg_serving(workers: int):
+            return lambda port: [*pyreg_executable(), "serve", "--addr", f"127.0.0.1:{port}",
+                                 "--storage", str(work / "startup-pyreg"), "--workers", str(workers)]
+        commands = {"pyreg": pyreg_serving(1), "pyreg --workers 2": pyreg_serving(2),
+                    "distribution": lambda port: distribution_command(work / "startup-distribution", port, work)}
+        for name, rows in startup_rows(commands, free_port).items():
+            if name == "pyreg --workers 2":
+                rows = {label.replace("start", "start, --workers 2"): value for label, value in rows.items()}
+                name = "pyreg"
+            results[name].update(rows)
+    return results
+
+
 def run(args: argparse.Namespace) -> None:
+    parts = set(args.only.split(","))
+    if not parts <= {"throughput", "catalog", "startup"}:
+        raise SystemExit(f"--only takes throughput, catalog and startup, not {args.only}")
+    if "throughput" not in parts:
+        with tempfile.TemporaryDirectory(prefix="pyreg-bench-", dir=args.workdir) as temp:
+            results = catalog_and_startup(parts, Path(temp))
+        print_table(results["pyreg"], results["distribution"], [])
+        return
     sizes = QUICK if args.quick else FULL
     if args.seconds:
         sizes = Sizes(sizes.big_blob, sizes.upload_clients, sizes.upload_blob, args.seconds)
@@ -422,6 +471,9 @@ def run(args: argparse.Namespace) -> None:
             for name, server in servers.items():  # back to back, so both see the same machine
                 results[name][row] = measure(server)
         baseline, peak, seconds = peak_rss_during_uploads(servers["pyreg"].url, processes["pyreg"].pid, sizes)
+        stack.close()  # the throughput servers stop before the catalog and start-up rows
+        for name, rows in catalog_and_startup(parts, work).items():
+            results[name].update(rows)
     label = f"peak RSS, {sizes.upload_clients} x {sizes.upload_blob // MiB} MiB uploads (MiB)"
     results["pyreg"][label] = peak / MiB
     total = sizes.upload_clients * sizes.upload_blob / 1e6
@@ -438,6 +490,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="pyreg serve --workers (default 1)")
     parser.add_argument("--seconds", type=float, help="seconds of load per request-rate row")
     parser.add_argument("--workdir", help="where temporary storage goes (default: the system temp dir)")
+    parser.add_argument("--only", default="throughput,catalog,startup",
+                        help="comma-separated parts to run (default: all)")
     parser.add_argument("--load-generator", nargs=4, metavar=("URL", "METHOD", "ACCEPT", "SECONDS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

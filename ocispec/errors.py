@@ -26,10 +26,9 @@ class ErrorCode(enum.Enum):
     DENIED = ("DENIED", 403, "requested access to the resource is denied")
     UNSUPPORTED = ("UNSUPPORTED", 405, "the operation is unsupported")
     TOOMANYREQUESTS = ("TOOMANYREQUESTS", 429, "too many requests")
-    # Codes Distribution uses beyond the spec's table; clients know them.
-    TAG_INVALID = ("TAG_INVALID", 400, "manifest tag did not match URI")
-    PAGINATION_NUMBER_INVALID = ("PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested")
-    RANGE_INVALID = ("RANGE_INVALID", 416, "invalid content range")
+    # The server's own failures (5xx), under Distribution's code for them.
+    UNKNOWN = ("UNKNOWN", 500, "unknown error")
+    # Spec codes under another status or message.
     SIZE_TOO_LARGE = ("SIZE_INVALID", 413, "manifest too large")
     METHOD_UNKNOWN = ("UNSUPPORTED", 405, "method not allowed")
     NOT_FOUND = ("NOT_FOUND", 404, "not found")

@@ -78,7 +78,9 @@ def parse_manifest(raw: bytes, content_type: str | None = None,
     content_type = (content_type or "").split(";")[0].strip() or None
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: hostile nesting
+    except RecursionError:  # hostile nesting: the parser gives up before the stack does
+        raise OciError(ErrorCode.MANIFEST_INVALID, "manifest is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
         raise OciError(ErrorCode.MANIFEST_INVALID, "manifest is not valid JSON") from None
     if not isinstance(data, dict):
         raise OciError(ErrorCode.MANIFEST_INVALID, "manifest is not a JSON object")

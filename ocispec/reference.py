@@ -34,12 +34,6 @@ def is_valid_tag(tag: str) -> bool:
     return isinstance(tag, str) and bool(TAG_RE.fullmatch(tag))
 
 
-def validate_tag(tag: str) -> str:
-    if not is_valid_tag(tag):
-        raise OciError(ErrorCode.TAG_INVALID, "invalid tag", {"tag": str(tag)[:200]})
-    return tag
-
-
 @dataclass(frozen=True)
 class Reference:
     """A docker-style image reference, normalized like docker's."""

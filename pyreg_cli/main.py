@@ -106,4 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m pyreg_cli.main`: run the module the verbs import, so that the
+    # CliError they raise is the one main() catches (not __main__'s copy).
+    from pyreg_cli.main import main as imported_main
+    sys.exit(imported_main())

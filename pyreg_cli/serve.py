@@ -1,7 +1,17 @@
-"""`pyreg serve`: run the registry server (registry:2 compatible config)."""
+"""`pyreg serve`: run the registry server (registry:2 compatible config).
+
+The edge of the registry: the configuration file, REGISTRY_* variables and
+pyreg's own environment knobs are read here, once, and passed inward.
+
+    PYREG_EVENT_LOOP=uvloop   serve on uvloop instead of asyncio's loop
+"""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+CONFIG_EXIT = 2  # a configuration pyreg will not serve: nothing was bound
 
 
 def register(subparsers) -> None:
@@ -16,25 +26,20 @@ def register(subparsers) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from registry.config import ConfigError, load_config, parse_addr
-    from registry.server import serve
+    from registry.config import ConfigError, load_config
+    from registry.server import ServeError, serve
 
     from .main import CliError
     if args.workers < 1 or args.workers > 64:
-        raise CliError("--workers must be between 1 and 64")
+        raise CliError("--workers must be between 1 and 64", CONFIG_EXIT)
     try:
-        config = load_config(args.config)
-        if args.addr:
-            parse_addr(args.addr)
-            config.addr = args.addr
+        config = load_config(args.config, os.environ, addr=args.addr, storage_root=args.storage)
     except ConfigError as err:
-        raise CliError(str(err)) from None
-    if args.storage:
-        config.storage = {"filesystem": {"rootdirectory": args.storage}}
+        raise CliError(str(err), CONFIG_EXIT) from None
+    for warning in config.warnings:
+        print(f"pyreg: warning: {warning}", file=sys.stderr)
     try:
-        serve(config, args.workers)
-    except ValueError as err:  # the storage factory's configuration errors
-        raise CliError(f"invalid storage configuration: {err}") from None
-    except OSError as err:
-        raise CliError(f"cannot serve on {config.addr}: {err.strerror or err}") from None
+        serve(config, args.workers, event_loop=os.environ.get("PYREG_EVENT_LOOP") or "asyncio")
+    except ServeError as err:
+        raise CliError(str(err)) from None
     return 0

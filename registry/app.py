@@ -3,7 +3,8 @@
 aiohttp tries routes in registration order, so the hot ones (manifests,
 blobs) come first. Repository names contain slashes, but no two routes can
 match one path: a digest, tag or upload id never contains '/', and each
-route ends in its own fixed words.
+route ends in its own fixed words. With `http.prefix` the API is a sub-app
+under the prefix, and the outer app answers everything else with a 404.
 """
 from __future__ import annotations
 
@@ -13,41 +14,51 @@ import contextlib
 from aiohttp import web
 
 from storage_backends.base import StorageDriver
+from storage_backends.factory import make_driver
 
 from .config import RegistryConfig
 from .handlers import base, blobs, catalog, manifests, referrers, tags, uploads
-from .keys import CONFIG, STORE
+from .keys import CONFIG, STORE, URLS
 from .maintenance import purge_forever
-from .middlewares import errors_middleware
+from .middlewares import errors_middleware, extra_headers, read_only_middleware
 from .store import RegistryStore
+from .urls import UrlBuilder
+
+# Bodies are streamed by the handlers; this only caps what aiohttp itself
+# would read whole (none of our routes do).
+CLIENT_MAX_SIZE = 8 * 1024 * 1024
 
 
-def open_driver(config: RegistryConfig) -> StorageDriver:
-    from storage_backends.factory import make_driver
-    return make_driver({**config.storage, "redirect": {"disable": config.redirect_disabled}})
-
-
-def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None = None) -> web.Application:
-    """The registry over `driver`, or over the storage the config names."""
+def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None = None,
+             sweep_at_start: bool = False) -> web.Application:
+    """The registry over `driver`, or over the storage the config names;
+    `sweep_at_start` runs a purge pass as soon as it starts (one worker's job)."""
     config = config or RegistryConfig()
-    driver = driver or open_driver(config)
-    # Bodies are streamed by the handlers; this only caps what aiohttp itself
-    # would read whole (none of our routes do).
-    app = web.Application(middlewares=[errors_middleware], client_max_size=8 * 1024 * 1024)
-    app[CONFIG] = config
-    app[STORE] = RegistryStore(driver)
+    api = web.Application(client_max_size=CLIENT_MAX_SIZE)
+    api[CONFIG] = config
+    api[STORE] = RegistryStore(driver or make_driver(config.storage), writable=not config.read_only)
+    api[URLS] = UrlBuilder(config.http)
     for module in (base, manifests, blobs, uploads, tags, referrers, catalog):
-        module.add_routes(app.router)
-    app.cleanup_ctx.append(_background(config, app[STORE]))
-    return app
+        module.add_routes(api.router)
+    api.cleanup_ctx.append(_background(config, api[STORE], sweep_at_start))
+    outer = api
+    if config.http.prefix:
+        outer = web.Application(client_max_size=CLIENT_MAX_SIZE)
+        outer.add_subapp(config.http.prefix, api)
+    outer.middlewares.append(errors_middleware)
+    if config.read_only:
+        outer.middlewares.append(read_only_middleware)
+    if config.http.headers:
+        outer.on_response_prepare.append(extra_headers(config.http.headers))
+    return outer
 
 
-def _background(config: RegistryConfig, store: RegistryStore):
-    """Upload purging while the app runs; the driver is closed after."""
+def _background(config: RegistryConfig, store: RegistryStore, sweep_at_start: bool):
+    """Purging while the app runs (never in read-only mode); the driver is closed after."""
     async def lifetime(_app: web.Application):
         task = None
-        if config.upload_purging.enabled:
-            task = asyncio.create_task(purge_forever(store, config.upload_purging))
+        if config.upload_purging.enabled and not config.read_only:
+            task = asyncio.create_task(purge_forever(store, config.upload_purging, sweep_at_start))
         yield
         if task is not None:
             task.cancel()

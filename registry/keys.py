@@ -5,6 +5,8 @@ from aiohttp import web
 
 from .config import RegistryConfig
 from .store import RegistryStore
+from .urls import UrlBuilder
 
 CONFIG = web.AppKey("config", RegistryConfig)
 STORE = web.AppKey("store", RegistryStore)
+URLS = web.AppKey("urls", UrlBuilder)

@@ -1,21 +1,22 @@
 """Error rendering: every failure leaves as the spec's `{"errors": [...]}` body,
-with a code from the spec's table (Distribution's extra codes such as
-RANGE_INVALID or PAGINATION_NUMBER_INVALID are not used).
+with a code from the spec's table for the client's mistakes (Distribution's
+extra codes such as RANGE_INVALID or PAGINATION_NUMBER_INVALID are not used)
+and Distribution's UNKNOWN for the server's own.
 
 Handlers raise `OciError`; aiohttp's own 404/405 become OCI-style bodies too;
-anything unexpected is logged and answered 500, the only status that means
-"the server is at fault".
+a full disk is answered 507 and logged in one line; anything unexpected is
+logged with its traceback and answered 500.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ocispec.errors import ErrorCode, OciError
+from storage_backends.base import StorageFull
 
 log = logging.getLogger("pyreg.registry")
 API_VERSION_HEADER = {"Docker-Distribution-API-Version": "registry/2.0"}
@@ -61,10 +62,32 @@ async def errors_middleware(request: web.Request, handler):
         log.info("bad request body for %s %s: %s", request.method, request.path, exc.message)
         error = OciError(ErrorCode.BLOB_UPLOAD_INVALID, "request body incomplete or malformed")
         return error_response(error, request.method)
+    except StorageFull as error:
+        log.error("storage full: refused %s %s (%s)", request.method, request.path, error)
+        return error_response(OciError(ErrorCode.UNKNOWN, "the registry's storage is full", status=507),
+                              request.method)
     except (asyncio.CancelledError, ConnectionError):
         raise
     except Exception:
         log.exception("unexpected error serving %s %s", request.method, request.path)
-        body = json.dumps({"errors": [{"code": "UNKNOWN", "message": "internal server error"}]})
-        return web.Response(status=500, body=body.encode(), content_type="application/json",
-                            headers=API_VERSION_HEADER)
+        return error_response(OciError(ErrorCode.UNKNOWN, "internal server error"), request.method)
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@web.middleware
+async def read_only_middleware(request: web.Request, handler):
+    """`storage.maintenance.readonly`: pushes, deletes and upload starts are
+    refused with 405 UNSUPPORTED, as Distribution refuses them."""
+    if request.method not in READ_METHODS:
+        raise OciError(ErrorCode.UNSUPPORTED, "the registry is in read-only mode", status=405)
+    return await handler(request)
+
+
+def extra_headers(headers: tuple[tuple[str, str], ...]):
+    """`http.headers`: added to every response, errors and blobs included."""
+    async def add(_request: web.Request, response: web.StreamResponse) -> None:
+        for name, value in headers:
+            response.headers.add(name, value)
+    return add

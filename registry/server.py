@@ -5,11 +5,14 @@ accept race on a shared socket.
 
 Every worker keeps only caches in memory (manifests and blob sizes by
 digest, running upload hashes), so any worker can serve any request.
+
+Start-up: the socket is bound before aiohttp and the app are imported (most
+of the start-up time), so a taken address fails at once and clients that
+connect meanwhile wait in the backlog instead of being refused.
 """
 from __future__ import annotations
 
-import asyncio
-import ctypes
+import contextlib
 import logging
 import os
 import signal
@@ -18,75 +21,142 @@ import ssl
 import sys
 import time
 
-from .config import RegistryConfig
+from .config import HttpSettings, RegistryConfig, TlsSettings
+from .logs import ACCESS_LOGGER, configure_logging
 
 _PR_SET_PDEATHSIG = 1
+_TLS_VERSIONS = {"tls1.0": "TLSv1", "tls1.1": "TLSv1_1", "tls1.2": "TLSv1_2", "tls1.3": "TLSv1_3"}
 log = logging.getLogger("pyreg.registry")
 
 
-def bind_socket(config: RegistryConfig, listen: bool = True) -> socket.socket:
-    host, port = config.host_port
+class ServeError(Exception):
+    """The registry cannot start: the address is taken, the storage cannot be opened."""
+
+
+def bind_socket(http: HttpSettings, listen: bool = True) -> socket.socket:
+    host, port = http.host_port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    if listen:
-        sock.listen(1024)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        if listen:
+            sock.listen(1024)
+    except OSError as err:
+        sock.close()
+        raise ServeError(f"cannot serve on {http.addr}: {err.strerror or err}") from None
     return sock
 
 
-def ssl_context(config: RegistryConfig) -> ssl.SSLContext | None:
-    if not config.tls_certificate:
+def ssl_context(tls: TlsSettings) -> ssl.SSLContext | None:
+    if not tls.certificate:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(config.tls_certificate, config.tls_key or None)
+    context.minimum_version = getattr(ssl.TLSVersion, _TLS_VERSIONS[tls.minimum])
+    try:
+        context.load_cert_chain(tls.certificate, tls.key or None)
+    except (OSError, ssl.SSLError) as err:
+        raise ServeError(f"cannot load the TLS certificate {tls.certificate}: "
+                         f"{getattr(err, 'strerror', None) or err}") from None
     return context
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
-    """The standard loop, unless PYREG_EVENT_LOOP=uvloop asks for uvloop.
+def open_driver(config: RegistryConfig):
+    from storage_backends.factory import make_driver
+    try:
+        return make_driver(config.storage)
+    except OSError as err:
+        raise ServeError(f"cannot open {config.storage.driver_name} storage: {err.strerror or err}") from None
+
+
+def new_loop(event_loop: str):
+    """The standard loop, unless `event_loop` is "uvloop" (PYREG_EVENT_LOOP).
 
     Measured on this 2-core box: uvloop served manifests and small blobs no
     faster than asyncio (within noise, ~3.5-8k req/s either way), but it has
     no loop.sendfile, so aiohttp's FileResponse falls back to copying and a
     64 MiB blob GET dropped from ~1000-1400 MB/s to ~170-430 MB/s."""
-    if os.environ.get("PYREG_EVENT_LOOP") != "uvloop":
-        return asyncio.new_event_loop()
+    import asyncio
+    if event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("PYREG_EVENT_LOOP=uvloop but uvloop is not installed; using asyncio")
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+@contextlib.contextmanager
+def _client_contexts_without_cas():
+    """aiohttp builds two client TLS contexts when it is imported, each
+    loading the system's CA bundle: 45 ms of the 250 ms from exec to the
+    first answer, measured here. The registry makes no client requests
+    (S3 goes through botocore, with its own bundle), so while aiohttp is
+    imported the bundle is an empty file: those two contexts trust no one,
+    and would refuse every certificate rather than accept any."""
+    if "aiohttp" in sys.modules:
+        yield
+        return
+    saved = {name: os.environ.get(name) for name in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    os.environ.update(SSL_CERT_FILE=os.devnull, SSL_CERT_DIR=os.devnull)
     try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def import_server() -> None:
+    """aiohttp and the app, imported once per process before serving."""
+    with _client_contexts_without_cas():
+        import aiohttp.web  # noqa: F401
+    from . import app  # noqa: F401
 
 
 def run_worker(config: RegistryConfig, sock: socket.socket, context: ssl.SSLContext | None,
-               driver=None) -> None:
+               event_loop: str = "asyncio", driver=None, sweep_at_start: bool = False) -> None:
+    import asyncio
+
+    import_server()
     from aiohttp import web
 
     from .app import make_app
-    loop = _new_loop()
+    from .drain import serve_until_stopped
+    loop = new_loop(event_loop)
     asyncio.set_event_loop(loop)
-    web.run_app(make_app(config, driver), sock=sock, ssl_context=context, print=None,
-                access_log=logging.getLogger("aiohttp.access") if config.access_log else None,
-                loop=loop)
+    access_log = None if config.log.access_log_disabled else logging.getLogger(ACCESS_LOGGER)
+    app = make_app(config, driver, sweep_at_start)
+    try:
+        loop.run_until_complete(serve_until_stopped(
+            app, lambda runner: web.SockSite(runner, sock, ssl_context=context),
+            config.http.drain_timeout, access_log=access_log))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def _die_with_parent() -> None:
     """A worker must not outlive the process that started it."""
+    import ctypes  # only workers need it: 5 ms of every start otherwise
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         pass
 
 
-def _fork_worker(config: RegistryConfig, context) -> int:
+def _fork_worker(config: RegistryConfig, context, event_loop: str, sweep_at_start: bool) -> int:
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
             _die_with_parent()
-            run_worker(config, bind_socket(config), context)
+            run_worker(config, bind_socket(config.http), context, event_loop,
+                       sweep_at_start=sweep_at_start)
         except (SystemExit, KeyboardInterrupt):
             pass  # a second stop signal (a terminal's Ctrl-C reaches the whole group)
         except BaseException:
@@ -97,39 +167,41 @@ def _fork_worker(config: RegistryConfig, context) -> int:
     return pid
 
 
-def serve(config: RegistryConfig, workers: int = 1) -> None:
-    """Serve until SIGTERM/SIGINT. Raises OSError when the address is taken
-    and ValueError when the storage configuration is wrong."""
-    logging.basicConfig(level=logging.INFO if config.access_log else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    context = ssl_context(config)
-    from .app import open_driver
-    driver = open_driver(config)  # a bad storage config fails here, once
+def serve(config: RegistryConfig, workers: int = 1, event_loop: str = "asyncio") -> None:
+    """Serve until SIGTERM/SIGINT; raises ServeError when it cannot start."""
+    configure_logging(config.log)
+    context = ssl_context(config.http.tls)
     if workers <= 1:
-        sock = bind_socket(config)
+        sock = bind_socket(config.http)
+        driver = open_driver(config)
         _announce(config, context, workers)
-        run_worker(config, sock, context, driver)
+        run_worker(config, sock, context, event_loop, driver, sweep_at_start=True)
         return
     # Bound but not listening: reports a taken address here, in the parent,
     # and holds the port while the workers bind theirs; never accepts.
-    # Each worker opens its own driver (clients and pools do not survive fork).
-    reservation = bind_socket(config, listen=False)
+    # Each worker opens its own driver (clients and pools do not survive fork),
+    # but the modules are imported once, here, and shared by every fork.
+    reservation = bind_socket(config.http, listen=False)
+    import_server()
+    open_driver(config)  # a storage that cannot be opened fails here, once
     _announce(config, context, workers)
     try:
-        _supervise(config, context, workers)
+        _supervise(config, context, workers, event_loop)
     finally:
         reservation.close()
 
 
 def _announce(config: RegistryConfig, context, workers: int) -> None:
     scheme = "https" if context else "http"
-    print(f"pyreg: serving the registry on {scheme}://{config.addr} from {config.storage_driver} "
-          f"storage with {workers} worker{'s' if workers > 1 else ''}", file=sys.stderr, flush=True)
+    log.info("serving the registry on %s://%s%s/ from %s storage with %d worker%s", scheme,
+             config.http.addr, config.http.prefix, config.storage.driver_name, workers,
+             "s" if workers > 1 else "")
 
 
-def _supervise(config: RegistryConfig, context, workers: int) -> None:
-    """Keep `workers` processes running until told to stop."""
-    children = {_fork_worker(config, context) for _ in range(workers)}
+def _supervise(config: RegistryConfig, context, workers: int, event_loop: str) -> None:
+    """Keep `workers` processes running until told to stop; the first one
+    sweeps leftovers at start-up."""
+    children = {_fork_worker(config, context, event_loop, number == 0) for number in range(workers)}
     stopping = False
 
     def stop(_signum, _frame):
@@ -152,4 +224,4 @@ def _supervise(config: RegistryConfig, context, workers: int) -> None:
         if not stopping:
             log.warning("worker %d exited with status %d; starting another", pid, status)
             time.sleep(1)  # a worker that dies at once must not become a fork loop
-            children.add(_fork_worker(config, context))
+            children.add(_fork_worker(config, context, event_loop, False))

@@ -1,5 +1,6 @@
 """Where the registry keeps bytes. Backends know nothing of OCI: keys are
 opaque '/'-separated strings chosen by the registry's path module."""
-from .base import BlobWriter, FileInfo, InvalidKey, PathNotFound, StorageDriver, StorageError
+from .base import BlobWriter, FileInfo, InvalidKey, PathNotFound, StorageDriver, StorageError, StorageFull
 
-__all__ = ["BlobWriter", "FileInfo", "InvalidKey", "PathNotFound", "StorageDriver", "StorageError"]
+__all__ = ["BlobWriter", "FileInfo", "InvalidKey", "PathNotFound", "StorageDriver", "StorageError",
+           "StorageFull"]

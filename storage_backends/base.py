@@ -26,6 +26,10 @@ class InvalidKey(StorageError):
     pass
 
 
+class StorageFull(StorageError):
+    """No space (or quota) left: the write was undone, nothing of it remains."""
+
+
 @dataclass(frozen=True, slots=True)
 class FileInfo:
     key: str
@@ -117,6 +121,13 @@ class StorageDriver(abc.ABC):
     async def redirect_url(self, key: str, method: str = "GET") -> str | None:
         """A URL the client may fetch the content from directly, if enabled."""
         return None
+
+    async def remove_abandoned_writes(self, before: float, dry_run: bool = False) -> list[str]:
+        """Delete what writers that never committed or cancelled (a process
+        killed mid-write) left behind, untouched since `before` (seconds since
+        the epoch); returns what was (or, with dry_run, would be) deleted.
+        Backends that leave nothing behind keep this default."""
+        return []
 
     async def close(self) -> None:
         return None

@@ -1,10 +1,12 @@
 """Keys as files under one root directory, in exactly the layout the registry
 chooses, so a registry:2 root directory is served as it is, and back again.
 
-Writes are atomic. New content goes to a hidden temp file beside its key
-(same directory, so same filesystem), is fsynced and renamed over the key:
-a reader sees the old content or the new one, never a mix, and a writer that
-never commits leaves no visible key. Appending to an existing key continues
+Writes are atomic and durable. New content goes to a hidden temp file beside
+its key (same directory, so same filesystem), is fsynced and renamed over the
+key, and the directory entries are fsynced too (the rename's, and those of the
+directories made for the key): a reader sees the old content or the new one,
+never a mix, what commit() acknowledged survives a power cut, and a writer
+that never commits leaves no visible key. Appending to an existing key continues
 its file in place, because copying a multi-gigabyte upload for every chunk
 would be quadratic; the writer remembers the size it started from and
 truncates back to it on cancel.
@@ -25,7 +27,8 @@ from typing import AsyncIterator
 
 from .base import (BlobWriter, FileInfo, InvalidKey, PathNotFound, StorageDriver, StorageError,
                    check_key, check_prefix)
-from .staged_writer import StagedFileWriter, fsync_directory
+from .staged_writer import (StagedFileWriter, fsync_directory, fsync_parents, make_directories,
+                            storage_error)
 
 TEMP_PREFIX = ".pyreg-tmp-"  # hidden from list(); never a registry key
 CHUNK_SIZE = 1 << 20
@@ -34,17 +37,20 @@ CHECKED_DIRS_LIMIT = 100_000  # directories known to resolve inside the root; th
 _MISSING = (FileNotFoundError, NotADirectoryError)
 
 
-def _open_new_temp(final_path: str) -> tuple[str, int]:
-    """Create the key's directory and a fresh temp file in it.
+def _open_new_temp(final_path: str) -> tuple[str, int, list[str]]:
+    """Create the key's directory and a fresh temp file in it; returns the
+    temp's path and descriptor, and the directories made for it.
 
     Retries because a concurrent delete may prune the just-created empty
     directory before the temp file lands in it."""
     directory, name = os.path.split(final_path)
+    made: list[str] = []
     for _ in range(5):
-        os.makedirs(directory, exist_ok=True)
+        made += make_directories(directory)
         temp_path = os.path.join(directory, f"{TEMP_PREFIX}{uuid.uuid4().hex}-{name}")
         try:
-            return temp_path, os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            return temp_path, os.open(temp_path, flags, 0o666), made
         except FileNotFoundError:
             continue
     raise StorageError(f"could not create a temp file in {directory}")
@@ -147,10 +153,11 @@ class FilesystemDriver(StorageDriver):
                 start_size = os.lseek(fd, 0, os.SEEK_END)
                 return StagedFileWriter(fd, path, None, start_size)
         try:
-            temp_path, fd = await asyncio.to_thread(_open_new_temp, path)
-        except OSError as error:  # e.g. a parent of the key is a file
-            raise StorageError(f"cannot write {key!r}: {error.strerror or error}") from None
-        return StagedFileWriter(fd, path, temp_path, 0)
+            temp_path, fd, made = await asyncio.to_thread(_open_new_temp, path)
+        except OSError as error:  # e.g. a parent of the key is a file, or no space for a directory
+            self._prune_empty_parents(path)
+            raise storage_error(error, key) from None
+        return StagedFileWriter(fd, path, temp_path, 0, made, self._prune_empty_parents)
 
     async def stat(self, key: str) -> FileInfo:
         try:
@@ -174,13 +181,18 @@ class FilesystemDriver(StorageDriver):
 
     async def move(self, source: str, dest: str) -> None:
         source_path, dest_path = self._path(source), self._path(dest)
-        await asyncio.to_thread(self._move_sync, source, source_path, dest_path)
+        try:
+            await asyncio.to_thread(self._move_sync, source, source_path, dest_path)
+        except OSError as error:  # no space for a directory on the way
+            self._prune_empty_parents(dest_path)
+            raise storage_error(error, dest) from None
 
     def _move_sync(self, source: str, source_path: str, dest_path: str) -> None:
         if not os.path.isfile(source_path):
             raise PathNotFound(source)
+        made: list[str] = []
         for _ in range(5):  # a concurrent prune may remove the fresh directory
-            os.makedirs(os.path.dirname(dest_path), exist_ok=True)
+            made += make_directories(os.path.dirname(dest_path))
             try:
                 os.replace(source_path, dest_path)
                 break
@@ -188,7 +200,32 @@ class FilesystemDriver(StorageDriver):
                 if not os.path.exists(source_path):
                     raise PathNotFound(source) from None
         fsync_directory(os.path.dirname(dest_path))
+        fsync_parents(made)
         self._prune_empty_parents(source_path)
+
+    async def remove_abandoned_writes(self, before: float, dry_run: bool = False) -> list[str]:
+        """Temporary files of writes that never committed: a kill between
+        creating one and renaming it over its key leaves it. A live writer
+        touches its file with every write, so only idle ones are old."""
+        return await asyncio.to_thread(self._remove_temporaries_sync, before, dry_run)
+
+    def _remove_temporaries_sync(self, before: float, dry_run: bool) -> list[str]:
+        removed = []
+        for directory, _dirs, files in os.walk(self._root):
+            for name in files:
+                if not name.startswith(TEMP_PREFIX):
+                    continue
+                path = os.path.join(directory, name)
+                try:
+                    if os.lstat(path).st_mtime >= before:
+                        continue
+                    if not dry_run:
+                        os.unlink(path)
+                        self._prune_empty_parents(path)
+                except FileNotFoundError:
+                    continue  # its writer finished or gave up meanwhile
+                removed.append(os.path.relpath(path, self._root))
+        return removed
 
     async def delete(self, key: str) -> None:
         path = self._path(key)

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .base import BlobWriter, FileInfo, PathNotFound, StorageDriver, StorageError, check_key, check_prefix
+from .settings import S3_MIN_PART_SIZE as MIN_PART_SIZE
+from .settings import MiB
 
-MiB = 1 << 20
-MIN_PART_SIZE = 5 * MiB  # S3's minimum for every part but the last
 MAX_PARTS = 10_000
 MAX_COPY_PART = 5 * 1024 * MiB  # S3's limit for one CopyObject / UploadPartCopy
 DELETE_BATCH = 1000
@@ -135,7 +135,8 @@ class S3Driver(StorageDriver):
     def __init__(self, bucket: str, region: str = "us-east-1", endpoint_url: str | None = None,
                  access_key: str | None = None, secret_key: str | None = None,
                  root_directory: str = "", redirect: bool = False, part_size: int = 10 * MiB,
-                 force_path_style: bool | None = None, copy_part_limit: int = MAX_COPY_PART):
+                 force_path_style: bool | None = None, copy_part_limit: int = MAX_COPY_PART,
+                 session_token: str | None = None, verify: bool = True):
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"s3 part size must be at least {MIN_PART_SIZE} bytes, got {part_size}")
         if not 2 * MIN_PART_SIZE <= copy_part_limit <= MAX_COPY_PART:
@@ -153,7 +154,8 @@ class S3Driver(StorageDriver):
                         response_checksum_validation="when_required")
         self._client = boto3.session.Session().client(
             "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key, config=config)
+            aws_secret_access_key=secret_key, aws_session_token=session_token, verify=verify,
+            config=config)
 
     # -- names ---------------------------------------------------------------
     def object_key(self, key: str) -> str:
@@ -302,6 +304,36 @@ class S3Driver(StorageDriver):
             if response.get("Errors"):
                 first = response["Errors"][0]
                 raise StorageError(f"s3 delete {first.get('Key')}: {first.get('Code')}: {first.get('Message')}")
+
+    async def remove_abandoned_writes(self, before: float, dry_run: bool = False) -> list[str]:
+        """Multipart uploads under the root directory started before `before`
+        and never completed or aborted: a writer killed mid-blob leaves one,
+        and S3 bills its parts until someone aborts it."""
+        return await asyncio.to_thread(self._abort_old_uploads_sync, before, dry_run)
+
+    def _abort_old_uploads_sync(self, before: float, dry_run: bool) -> list[str]:
+        aborted = []
+        for upload in self._multipart_uploads():
+            if upload["Initiated"].timestamp() >= before:
+                continue
+            if not dry_run:
+                try:
+                    self._call_sync("abort_multipart_upload", upload["Key"], Key=upload["Key"],
+                                    UploadId=upload["UploadId"])
+                except StorageError:
+                    continue  # completed or aborted meanwhile (NoSuchUpload)
+            aborted.append(upload["Key"][len(self._root) + 1:] if self._root else upload["Key"])
+        return aborted
+
+    def _multipart_uploads(self) -> Iterator[dict]:
+        prefix = self._directory_prefix("")
+        markers: dict[str, str] = {}
+        while True:
+            page = self._call_sync("list_multipart_uploads", prefix or "/", Prefix=prefix, **markers)
+            yield from page.get("Uploads", [])
+            if not page.get("IsTruncated"):
+                return
+            markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
 
     async def redirect_url(self, key: str, method: str = "GET") -> str | None:
         if not self._redirect or method not in ("GET", "HEAD"):

@@ -14,10 +14,20 @@ import fcntl
 import mmap
 import os
 
-from .base import BlobWriter, StorageError
+from typing import Callable
+
+from .base import BlobWriter, StorageError, StorageFull
 
 STAGING_SIZE = 4 << 20  # bytes a writer gathers before a write: a multiple of DIRECT_ALIGN
 DIRECT_ALIGN = 4096  # O_DIRECT wants buffer, offset and length in whole blocks
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def storage_error(error: OSError, path: str) -> StorageError:
+    """An OSError of a write as the driver reports it: a full disk is its own case."""
+    if error.errno in NO_SPACE:
+        return StorageFull(f"no space left for {path}")
+    return StorageError(f"cannot write {path}: {error.strerror or error}")
 
 
 def fsync_directory(path: str) -> None:
@@ -27,6 +37,27 @@ def fsync_directory(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def make_directories(directory: str) -> list[str]:
+    """Create `directory` and its missing parents; returns the ones made,
+    outermost first. A new directory is durable only once its parent is
+    fsynced, so whoever commits into it must call `fsync_parents`."""
+    missing, path = [], directory
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass  # made meanwhile by another writer, whose fsync may not have happened yet
+    return missing[::-1]
+
+
+def fsync_parents(directories: list[str]) -> None:
+    for directory in dict.fromkeys(directories):
+        fsync_directory(os.path.dirname(directory))
 
 
 class _StagingPool:
@@ -58,8 +89,11 @@ class StagedFileWriter(BlobWriter):
     after an append that began mid-block the rest still goes direct.
     commit() still fsyncs: a direct write is not durable by itself."""
 
-    def __init__(self, fd: int, final_path: str, temp_path: str | None, start_size: int):
+    def __init__(self, fd: int, final_path: str, temp_path: str | None, start_size: int,
+                 new_directories: list[str] = (), prune: Callable[[str], None] | None = None):
         self._fd = fd
+        self._prune = prune  # removes the directories a discarded temp file leaves empty
+        self._new_directories = list(new_directories)  # made for this key: fsynced on commit
         self._final_path, self._temp_path = final_path, temp_path  # no temp when appending in place
         self._start_size = start_size
         self.size = start_size
@@ -90,7 +124,10 @@ class StagedFileWriter(BlobWriter):
         # shielded: a cancelled request must not leave a thread writing to a
         # descriptor that cancel() closes (the number could be reused)
         self._flushing = asyncio.ensure_future(asyncio.to_thread(self._write_out))
-        await asyncio.shield(self._flushing)
+        try:
+            await asyncio.shield(self._flushing)
+        except OSError as error:
+            raise storage_error(error, self._final_path) from None
 
     async def _settle(self) -> None:
         """Wait out a flush still running in its thread; its error is moot."""
@@ -144,8 +181,8 @@ class StagedFileWriter(BlobWriter):
             await asyncio.to_thread(self._commit_sync)
         except BaseException as error:
             await asyncio.to_thread(self._discard_sync)
-            if isinstance(error, OSError):  # e.g. the key's path is a directory
-                raise StorageError(f"cannot write {self._final_path}: {error.strerror or error}") from error
+            if isinstance(error, OSError):  # e.g. the key's path is a directory, or no space
+                raise storage_error(error, self._final_path) from error
             raise
         if self._buffer is not None:
             _STAGING.give_back(self._buffer)
@@ -160,6 +197,7 @@ class StagedFileWriter(BlobWriter):
         if self._temp_path is not None:
             os.replace(self._temp_path, self._final_path)
             fsync_directory(os.path.dirname(self._final_path))
+            fsync_parents(self._new_directories)
 
     async def cancel(self) -> None:
         if not self._finished:
@@ -177,5 +215,7 @@ class StagedFileWriter(BlobWriter):
                 os.unlink(self._temp_path)
             except FileNotFoundError:
                 pass
+            if self._prune is not None:
+                self._prune(self._temp_path)
         else:
             os.truncate(self._final_path, self._start_size)

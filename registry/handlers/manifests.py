@@ -85,7 +85,7 @@ async def put_manifest(request: web.Request) -> web.Response:
         digest = Digest.of_bytes(raw)
     manifest = _parse(raw, request.headers.get("Content-Type"), digest)
     await store_of(request).manifests.put(name, manifest, None if isinstance(ref, Digest) else ref)
-    headers = {**API_VERSION_HEADER, "Location": manifest_location(name, digest),
+    headers = {**API_VERSION_HEADER, "Location": manifest_location(request, name, digest),
                "Docker-Content-Digest": str(digest), "Content-Length": "0"}
     if manifest.subject is not None:
         headers["OCI-Subject"] = str(manifest.subject.digest)

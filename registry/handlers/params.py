@@ -11,10 +11,10 @@ from aiohttp import web
 
 from ocispec.digest import Digest
 from ocispec.errors import ErrorCode, OciError
-from ocispec.reference import MAX_NAME_LENGTH, NAME_RE, TAG_RE
+from ocispec.reference import is_valid_tag, validate_name
 
 from ..config import RegistryConfig
-from ..keys import CONFIG, STORE
+from ..keys import CONFIG, STORE, URLS
 from ..store import RegistryStore, check_upload_id, chunk_out_of_range
 
 _CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d{1,19})-(\d{1,19})(?:/(?:\d{1,19}|\*))?$", re.ASCII)
@@ -41,17 +41,8 @@ def config_of(request: web.Request) -> RegistryConfig:
     return request.app[CONFIG]
 
 
-def validate_repo_name(name: str) -> str:
-    """ocispec's name rule, matched in full: the shared pattern ends in `$`,
-    which also accepts a trailing newline (a percent-encoded %0A in the URL
-    would otherwise end up in a storage key)."""
-    if len(name) > MAX_NAME_LENGTH or not NAME_RE.fullmatch(name):
-        raise OciError(ErrorCode.NAME_INVALID, "invalid repository name", {"name": name[:300]})
-    return name
-
-
 def repo_name(request: web.Request) -> str:
-    return validate_repo_name(request.match_info["name"])
+    return validate_name(request.match_info["name"])
 
 
 def path_digest(request: web.Request, key: str = "digest") -> Digest:
@@ -77,7 +68,7 @@ def reference(request: web.Request, unknown: ErrorCode) -> Digest | str:
     text = request.match_info["reference"]
     if ":" in text:
         return Digest.parse(text)
-    if not TAG_RE.fullmatch(text):
+    if not is_valid_tag(text):
         raise OciError(unknown, "invalid tag", {"tag": text[:200]})
     return text
 
@@ -112,13 +103,18 @@ def page(request: web.Request, limit: int, default: int | None) -> tuple[int | N
     return int(text), last
 
 
-def blob_location(name: str, digest: Digest) -> str:
-    return f"/v2/{name}/blobs/{digest}"
+def url_for(request: web.Request, path: str) -> str:
+    """A `Location` or `Link` URL for an API path ("/v2/..."), as configured."""
+    return request.app[URLS].url(request, path)
 
 
-def upload_location(name: str, upload: str) -> str:
-    return f"/v2/{name}/blobs/uploads/{upload}"
+def blob_location(request: web.Request, name: str, digest: Digest) -> str:
+    return url_for(request, f"/v2/{name}/blobs/{digest}")
 
 
-def manifest_location(name: str, digest: Digest) -> str:
-    return f"/v2/{name}/manifests/{digest}"
+def upload_location(request: web.Request, name: str, upload: str) -> str:
+    return url_for(request, f"/v2/{name}/blobs/uploads/{upload}")
+
+
+def manifest_location(request: web.Request, name: str, digest: Digest) -> str:
+    return url_for(request, f"/v2/{name}/manifests/{digest}")

@@ -2,7 +2,6 @@
 `n` and `last` and a `Link: <...>; rel="next"` header while more remain."""
 from __future__ import annotations
 
-import bisect
 import json
 from urllib.parse import urlencode
 
@@ -11,36 +10,32 @@ from aiohttp import web
 from ocispec.errors import ErrorCode, OciError
 
 from ..middlewares import API_VERSION_HEADER
-from .params import page, repo_name, store_of
+from .params import page, repo_name, store_of, url_for
 
 MAX_TAGS_PAGE = 10000
 
 
-def paginate(items: list[str], n: int | None, last: str, path: str) -> tuple[list[str], dict]:
-    """The page after `last` of at most `n` sorted items, and its Link header."""
-    rest = items[bisect.bisect_right(items, last):] if last else items
-    if n is None or len(rest) <= n:
-        return rest, {}
-    chosen = rest[:n]
-    if not chosen:
-        return chosen, {}
-    query = urlencode({"n": n, "last": chosen[-1]})
-    return chosen, {"Link": f'<{path}?{query}>; rel="next"'}
-
-
-def json_response(data: dict, headers: dict) -> web.Response:
-    return web.Response(body=json.dumps(data).encode(), content_type="application/json",
+def page_response(request: web.Request, path: str, body: dict, key: str, items: list[str],
+                  n: int | None) -> web.Response:
+    """`items` holds up to n + 1 entries: the page, and one more when more
+    remain, which becomes the `Link` to the next page of `path`."""
+    headers = {}
+    if n is not None and len(items) > n:
+        items = items[:n]
+        if items:
+            query = urlencode({"n": n, "last": items[-1]})
+            headers["Link"] = f'<{url_for(request, path)}?{query}>; rel="next"'
+    return web.Response(body=json.dumps({**body, key: items}).encode(), content_type="application/json",
                         headers={**API_VERSION_HEADER, **headers})
 
 
 async def list_tags(request: web.Request) -> web.Response:
     name = repo_name(request)
     n, last = page(request, MAX_TAGS_PAGE, None)
-    tags = await store_of(request).tags.names(name)
+    tags = await store_of(request).tags.names(name, last, None if n is None else n + 1)
     if tags is None:
         raise OciError(ErrorCode.NAME_UNKNOWN, detail={"name": name})
-    chosen, link = paginate(tags, n, last, f"/v2/{name}/tags/list")
-    return json_response({"name": name, "tags": chosen}, link)
+    return page_response(request, f"/v2/{name}/tags/list", {"name": name}, "tags", tags, n)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -10,21 +10,26 @@ from aiohttp import web
 
 from ocispec.digest import Digest
 from ocispec.errors import OciError
+from ocispec.reference import validate_name
 
 from ..middlewares import API_VERSION_HEADER
-from .params import (blob_location, body_chunks, content_range, query_digest, repo_name,
-                     store_of, upload_id, upload_location, validate_repo_name)
+from .params import (blob_location, body_chunks, config_of, content_range, query_digest,
+                     repo_name, store_of, upload_id, upload_location)
 
 
-def _progress(name: str, upload: str, size: int, status: int) -> web.Response:
+def _session_headers(request: web.Request, name: str, upload: str, size: int) -> dict[str, str]:
+    return {"Location": upload_location(request, name, upload), "Range": f"0-{max(size - 1, 0)}",
+            "Docker-Upload-UUID": upload}
+
+
+def _progress(request: web.Request, name: str, upload: str, size: int, status: int) -> web.Response:
     return web.Response(status=status, headers={
-        **API_VERSION_HEADER, "Location": upload_location(name, upload),
-        "Range": f"0-{max(size - 1, 0)}", "Docker-Upload-UUID": upload, "Content-Length": "0"})
+        **API_VERSION_HEADER, **_session_headers(request, name, upload, size), "Content-Length": "0"})
 
 
-def _created(name: str, digest: Digest) -> web.Response:
+def _created(request: web.Request, name: str, digest: Digest) -> web.Response:
     return web.Response(status=201, headers={
-        **API_VERSION_HEADER, "Location": blob_location(name, digest),
+        **API_VERSION_HEADER, "Location": blob_location(request, name, digest),
         "Docker-Content-Digest": str(digest), "Content-Length": "0"})
 
 
@@ -34,24 +39,29 @@ async def start_upload(request: web.Request) -> web.Response:
     if "mount" in request.query:
         mounted = await _try_mount(request, name)
         if mounted is not None:
-            return _created(name, mounted)
+            return _created(request, name, mounted)
     if "digest" in request.query:
         return await _monolithic(request, name, query_digest(request, "digest"))
     upload = await store.uploads.start(name)
-    return _progress(name, upload, 0, 202)
+    return _progress(request, name, upload, 0, 202)
 
 
 async def _try_mount(request: web.Request, name: str) -> Digest | None:
-    """Link a blob already in `from` into `name`. Without `from` (or when the
-    blob is not there) the client gets an ordinary upload session instead,
-    as the spec allows: a blob is visible only through a repository's link."""
+    """Link a blob that another repository holds into `name`: the one named
+    by `from`, or, without `from` and with `pyreg.mount.automatic`, any
+    repository that links it (the spec's automatic content discovery). When
+    the blob is not found the client gets an ordinary upload session, as the
+    spec allows: a blob is visible only through some repository's link."""
     digest = query_digest(request, "mount")
     source = request.query.get("from")
-    if not source:
-        return None
-    validate_repo_name(source)
     blobs = store_of(request).blobs
-    if not await blobs.is_linked(source, digest) or await blobs.global_size(digest, fresh=True) is None:
+    if source:
+        found = await blobs.is_linked(validate_name(source), digest)
+    elif config_of(request).automatic_mount:
+        found = await store_of(request).repository_linking(digest) is not None
+    else:
+        return None
+    if not found or await blobs.global_size(digest, fresh=True) is None:
         return None
     await blobs.link(name, digest)
     return digest
@@ -60,13 +70,13 @@ async def _try_mount(request: web.Request, name: str) -> Digest | None:
 async def _monolithic(request: web.Request, name: str, digest: Digest) -> web.Response:
     await store_of(request).uploads.put_whole(
         name, body_chunks(request), digest, request.content_length)
-    return _created(name, digest)
+    return _created(request, name, digest)
 
 
 async def upload_status(request: web.Request) -> web.Response:
     name, upload = repo_name(request), upload_id(request)
     size = await store_of(request).uploads.offset(name, upload)
-    return _progress(name, upload, size, 204)
+    return _progress(request, name, upload, size, 204)
 
 
 async def _append(request: web.Request, name: str, upload: str) -> int:
@@ -79,16 +89,14 @@ async def _append(request: web.Request, name: str, upload: str) -> int:
                                     length=span[1] - span[0] + 1 if span else None)
     except OciError as error:
         if error.status == 416:
-            size = await uploads.offset(name, upload)
-            error.headers = {"Location": upload_location(name, upload),
-                             "Range": f"0-{max(size - 1, 0)}", "Docker-Upload-UUID": upload}
+            error.headers = _session_headers(request, name, upload, await uploads.offset(name, upload))
         raise
 
 
 async def patch_upload(request: web.Request) -> web.Response:
     name, upload = repo_name(request), upload_id(request)
     size = await _append(request, name, upload)
-    return _progress(name, upload, size, 202)
+    return _progress(request, name, upload, size, 202)
 
 
 async def finish_upload(request: web.Request) -> web.Response:
@@ -99,7 +107,7 @@ async def finish_upload(request: web.Request) -> web.Response:
     if request.body_exists:
         await _append(request, name, upload)
     await uploads.finish(name, upload, digest)
-    return _created(name, digest)
+    return _created(request, name, digest)
 
 
 async def cancel_upload(request: web.Request) -> web.Response:

@@ -3,11 +3,13 @@ blob links, manifest revisions, tags, referrers and upload sessions.
 Handlers call these; only `registry.paths` builds storage keys."""
 from __future__ import annotations
 
+import contextlib
+
 from ocispec.digest import Digest
 from storage_backends.base import StorageDriver
 
 from .blobs import BlobStore
-from .catalog import repository_names
+from .catalog import first_repositories, walk_repositories
 from .links import Links
 from .manifests import ManifestStore, StoredManifest
 from .referrers import ReferrersIndex
@@ -16,8 +18,9 @@ from .uploads import UploadStore, check_upload_id, chunk_out_of_range
 
 
 class RegistryStore:
-    def __init__(self, driver: StorageDriver):
+    def __init__(self, driver: StorageDriver, writable: bool = True):
         self.driver = driver
+        self.writable = writable  # False in read-only mode: reads write nothing either
         self.links = Links(driver)
         self.blobs = BlobStore(driver, self.links)
         self.tags = TagStore(self.links)
@@ -25,12 +28,26 @@ class RegistryStore:
         self.manifests = ManifestStore(self.links, self.blobs, self.tags, self.referrers)
         self.uploads = UploadStore(driver, self.blobs)
 
-    async def repositories(self) -> list[str]:
-        return await repository_names(self.links)
+    async def repositories(self, count: int, after: str = "") -> list[str]:
+        """Up to `count` repository names after `after`, in catalog order."""
+        return await first_repositories(self.links, count, after)
+
+    async def repository_linking(self, digest: Digest) -> str | None:
+        """A repository that links the blob, if any; stops at the first.
+        Its cost grows with the registry, so the global store is asked first."""
+        if await self.blobs.global_size(digest, fresh=True) is None:
+            return None
+        async with contextlib.aclosing(walk_repositories(self.links, marker="_layers")) as walk:
+            async for name in walk:
+                if await self.blobs.is_linked(name, digest):
+                    return name
+        return None
 
     async def referrers_of(self, name: str, subject: Digest) -> list[dict]:
         """Descriptors of the manifests in `name` whose subject is `subject`."""
         if not await self.referrers.is_indexed(name):
+            if not self.writable:
+                return await self.manifests.scan_referrers(name, subject)
             await self.manifests.index_existing_referrers(name)
         return await self.referrers.list(name, subject)
 

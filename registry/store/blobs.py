@@ -7,7 +7,6 @@ digest never changes; the link is still read on every request.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import AsyncIterator
 
 from ocispec.digest import Digest
@@ -16,34 +15,11 @@ from storage_backends.base import PathNotFound, StorageDriver
 
 from .. import paths
 from .links import Links
+from .lru import ByteLRU
 
 _SIZE_CACHE_LIMIT = 200_000
 SMALL_BLOB_LIMIT = 64 * 1024
 _SMALL_CACHE_BYTES = 32 * 1024 * 1024
-
-
-class SmallBlobCache:
-    """Content of small blobs by digest, least recently used out first."""
-
-    def __init__(self, limit: int = _SMALL_CACHE_BYTES):
-        self.limit = limit
-        self._entries: OrderedDict[Digest, bytes] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, digest: Digest) -> bytes | None:
-        data = self._entries.get(digest)
-        if data is not None:
-            self._entries.move_to_end(digest)
-        return data
-
-    def put(self, digest: Digest, data: bytes) -> None:
-        if len(data) > SMALL_BLOB_LIMIT or digest in self._entries:
-            return
-        self._entries[digest] = data
-        self._bytes += len(data)
-        while self._bytes > self.limit:
-            _, old = self._entries.popitem(last=False)
-            self._bytes -= len(old)
 
 
 class BlobStore:
@@ -51,7 +27,7 @@ class BlobStore:
         self.driver = driver
         self.links = links
         self._sizes: dict[Digest, int] = {}
-        self.small = SmallBlobCache()
+        self.small: ByteLRU[Digest, bytes] = ByteLRU(_SMALL_CACHE_BYTES, SMALL_BLOB_LIMIT, len)
 
     async def global_size(self, digest: Digest, fresh: bool = False) -> int | None:
         """Size of the stored bytes, or None when no repository could have them.

@@ -7,7 +7,6 @@ revision link is still checked on every read because deletes move it.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from ocispec import mediatypes as mt
@@ -18,7 +17,8 @@ from ocispec.manifest import Manifest, parse_manifest
 from .. import paths
 from .blobs import BlobStore
 from .links import Links
-from .referrers import ReferrersIndex
+from .lru import ByteLRU
+from .referrers import ReferrersIndex, referrer_descriptor
 from .tags import TagStore
 
 _CACHE_BYTES = 64 * 1024 * 1024
@@ -47,35 +47,12 @@ def stored_media_type(raw: bytes) -> str:
     return mt.OCI_INDEX if "manifests" in data else mt.OCI_MANIFEST
 
 
-class ManifestCache:
-    """A byte-bounded LRU of manifests by digest."""
-
-    def __init__(self, limit: int = _CACHE_BYTES):
-        self.limit = limit
-        self._entries: OrderedDict[Digest, StoredManifest] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, digest: Digest) -> StoredManifest | None:
-        entry = self._entries.get(digest)
-        if entry is not None:
-            self._entries.move_to_end(digest)
-        return entry
-
-    def put(self, entry: StoredManifest) -> None:
-        if entry.digest in self._entries or len(entry.raw) > self.limit // 4:
-            return
-        self._entries[entry.digest] = entry
-        self._bytes += len(entry.raw)
-        while self._bytes > self.limit:
-            _, old = self._entries.popitem(last=False)
-            self._bytes -= len(old.raw)
-
-
 class ManifestStore:
     def __init__(self, links: Links, blobs: BlobStore, tags: TagStore,
                  referrers: ReferrersIndex):
         self.links, self.blobs, self.tags, self.referrers = links, blobs, tags, referrers
-        self.cache = ManifestCache()
+        self.cache: ByteLRU[Digest, StoredManifest] = ByteLRU(
+            _CACHE_BYTES, _CACHE_BYTES // 4, lambda entry: len(entry.raw))
 
     async def is_linked(self, name: str, digest: Digest) -> bool:
         return await self.links.exists(paths.revision_link(name, digest))
@@ -94,7 +71,7 @@ class ManifestStore:
         if raw is None:
             return None
         entry = StoredManifest(digest, stored_media_type(raw), raw)
-        self.cache.put(entry)
+        self.cache.put(digest, entry)
         return entry
 
     async def check_references(self, name: str, manifest: Manifest) -> None:
@@ -119,7 +96,8 @@ class ManifestStore:
         if tag is not None:
             await self.tags.point(name, tag, manifest.digest)
         # Served as every worker would after a restart: the type the bytes declare.
-        self.cache.put(StoredManifest(manifest.digest, stored_media_type(manifest.raw), manifest.raw))
+        self.cache.put(manifest.digest, StoredManifest(manifest.digest, stored_media_type(manifest.raw),
+                                                       manifest.raw))
 
     async def revisions(self, name: str) -> list[Digest]:
         """Digests of every manifest linked in `name`."""
@@ -139,13 +117,24 @@ class ManifestStore:
         revisions = await self.revisions(name)
         if not revisions:
             return
-        for digest in revisions:
+        async for manifest in self._readable(name, revisions):
+            await self.referrers.add(name, manifest)
+        await self.referrers.mark_indexed(name)
+
+    async def scan_referrers(self, name: str, subject: Digest) -> list[dict]:
+        """The referrers of `subject` found by reading every manifest, for a
+        registry that may not write an index (read-only mode)."""
+        return [referrer_descriptor(manifest)
+                async for manifest in self._readable(name, await self.revisions(name))
+                if manifest.subject is not None and manifest.subject.digest == subject]
+
+    async def _readable(self, name: str, digests: list[Digest]):
+        for digest in sorted(digests, key=str):
             try:
                 entry = await self.get(name, digest, linked=True)
-                await self.referrers.add(name, parse_manifest(entry.raw, digest=digest))
+                yield parse_manifest(entry.raw, digest=digest)
             except (OciError, TypeError, ValueError, AttributeError, RecursionError):
                 continue  # data missing or not a manifest we can read: nothing to index
-        await self.referrers.mark_indexed(name)
 
     async def delete(self, name: str, digest: Digest) -> None:
         """Unlink a manifest, its tags and its referrers entry; MANIFEST_UNKNOWN if absent."""

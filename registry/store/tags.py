@@ -22,21 +22,35 @@ class TagStore:
         return await self.links.read(paths.tag_current_link(name, tag))
 
     async def point(self, name: str, tag: str, digest: Digest) -> None:
-        # Distribution writes the index entry first, then moves `current`.
-        await self.links.write(paths.tag_index_link(name, tag, digest), digest)
+        # `current` first: a tag is listed once its directory exists, and it
+        # must resolve from then on, whatever moment a crash picks.
+        # (Distribution writes the index entry first, and can list a tag it
+        # cannot resolve.) The index records history only.
         await self.links.write(paths.tag_current_link(name, tag), digest)
+        await self.links.write(paths.tag_index_link(name, tag, digest), digest)
 
     async def remove(self, name: str, tag: str) -> bool:
         if await self.resolve(name, tag) is None:
             return False
         return await self.links.remove(paths.tag_dir(name, tag))
 
-    async def names(self, name: str) -> list[str] | None:
-        """All tags, sorted; None when the repository does not exist."""
+    async def names(self, name: str, after: str = "", count: int | None = None) -> list[str] | None:
+        """Tags after `after` (at most `count`), sorted; None when the repository
+        does not exist. A tag directory without a current link (a crash of
+        another registry mid-write, a delete in progress) is skipped: every
+        tag listed resolves. Only the tags of the page are checked."""
         children = await self.links.children(paths.tags_dir(name))
         if not children and not await self._repository_exists(name):
             return None
-        return sorted(key.rsplit("/", 1)[-1] for key in children)
+        found: list[str] = []
+        for key in children:
+            tag = key.rsplit("/", 1)[-1]
+            if tag <= after or not await self.links.driver.exists(paths.tag_current_link(name, tag)):
+                continue
+            found.append(tag)
+            if count is not None and len(found) >= count:
+                break
+        return found
 
     async def _repository_exists(self, name: str) -> bool:
         """Anything of its own (`_layers`, `_manifests`, `_uploads`) left in it.

@@ -1,7 +1,7 @@
 """spec.md, "Error Codes": a JSON error body's `code` "MUST be one of" the
-fourteen in the spec's table. One row per situation where pyreg answers
-with a code outside it (the hostile table tolerates exactly these, see
-`table.DOCUMENTED_NON_SPEC_CODES`, so that they fail here, once each).
+fourteen in the spec's table. One row per situation where the spec names no
+code and Distribution answers with one outside the table (RANGE_INVALID,
+PAGINATION_NUMBER_INVALID, NOT_FOUND): pyreg must not.
 """
 from __future__ import annotations
 

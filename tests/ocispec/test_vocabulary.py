@@ -117,3 +117,4 @@ def test_deeply_nested_json_is_manifest_invalid():
     with pytest.raises(OciError) as info:
         parse_manifest(b"[" * 100_000, mt.OCI_MANIFEST)
     assert info.value.code is ErrorCode.MANIFEST_INVALID
+    assert info.value.message == "manifest is nested too deeply"

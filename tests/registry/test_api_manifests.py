@@ -152,3 +152,12 @@ async def test_docker_manifest_served_with_its_media_type(client, seed):
     got = await client.get(f"{M}/docker")
     assert got.headers["Content-Type"] == mt.DOCKER_MANIFEST
     assert got.headers["Docker-Content-Digest"] == digest_of(docker_image)(seed)
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+async def test_deep_nesting_says_so(client, opening):
+    response = await client.put("/v2/team/app/manifests/t", data=(opening * 100_000).encode(),
+                                headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert response.status == 400
+    assert (await response.json())["errors"][0] == {"code": "MANIFEST_INVALID",
+                                                     "message": "manifest is nested too deeply"}

@@ -9,7 +9,6 @@ import pytest
 from registry.app import make_app
 from registry.config import RegistryConfig
 from storage_backends.factory import make_driver
-from tests.support.moto_server import moto_s3_server
 
 from .api_table import run_row
 from .test_api_blobs import ROWS as BLOB_ROWS
@@ -23,10 +22,9 @@ CHOSEN = {"get-big", "range", "linked-elsewhere-only", "mount", "patch-out-of-or
 ROWS = [row for row in BLOB_ROWS + UPLOAD_ROWS + MANIFEST_ROWS + DISCOVERY_ROWS if row.id in CHOSEN]
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with moto_s3_server() as endpoint:
-        yield endpoint
+@pytest.fixture
+def s3_endpoint(moto_s3):
+    return moto_s3
 
 
 @pytest.fixture
@@ -36,7 +34,7 @@ def bucket(s3_endpoint):
 
 @pytest.fixture
 def driver(s3_endpoint, bucket):
-    return make_driver(s3_endpoint.storage_config(bucket))
+    return make_driver(s3_endpoint.settings(bucket))
 
 
 @pytest.fixture
@@ -75,7 +73,7 @@ async def test_blob_get_redirects_to_s3(aiohttp_client, s3_endpoint, seed_on_red
 @pytest.fixture
 async def seed_on_redirecting_s3(aiohttp_client, s3_endpoint):
     from .seed import seed_registry
-    storage = s3_endpoint.storage_config(s3_endpoint.create_bucket(), redirect=True)
-    config = RegistryConfig(storage={"s3": storage["s3"]}, redirect_disabled=False)
+    storage = s3_endpoint.settings(s3_endpoint.create_bucket(), redirect=True)
+    config = RegistryConfig(storage=storage)
     client = await aiohttp_client(make_app(config))
     return client, await seed_registry(client)

@@ -1,11 +1,13 @@
 """The same bytes, two registries: what Distribution 2.8.2 writes, pyreg's
 drivers read, and what pyreg's drivers write, Distribution serves. Both on a
 filesystem root and on an S3 bucket (moto), with drivers built by the factory
-from the very storage section Distribution was configured with."""
+from the very storage section Distribution was configured with (read by
+pyreg's configuration, as `pyreg serve --config` would)."""
 from __future__ import annotations
 
 import pytest
 
+from registry.config import config_from_dict
 from storage_backends.factory import make_driver
 from tests.storage_backends.registry2 import (
     V2, TinyImage, blob_data_key, distribution_on, layer_link_key, pull_image, push_image,
@@ -30,7 +32,7 @@ async def test_driver_reads_what_distribution_wrote(storage, tmp_path):
         pass  # start once empty: Distribution must cope with a fresh root
     with distribution_on(storage, tmp_path / "dist") as url:
         push_image(url, "library/tiny", "v1", image)
-    driver = make_driver(storage)
+    driver = make_driver(config_from_dict({"storage": storage}, environ={}).storage)
     try:
         for blob in [*image.blobs, image.manifest]:
             assert await driver.get_content(blob_data_key(sha256(blob))) == blob
@@ -46,7 +48,7 @@ async def test_driver_reads_what_distribution_wrote(storage, tmp_path):
 
 async def test_distribution_serves_what_driver_wrote(storage, tmp_path):
     image = TinyImage.make("from-pyreg")
-    driver = make_driver(storage)
+    driver = make_driver(config_from_dict({"storage": storage}, environ={}).storage)
     try:
         await write_image(driver, "team/app", "latest", image)
     finally:

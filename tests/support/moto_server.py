@@ -3,7 +3,8 @@
 
     with moto_s3_server() as s3:
         bucket = s3.create_bucket()
-        driver_config = s3.storage_config(bucket, rootdirectory="/registry")
+        yaml_section = s3.storage_config(bucket, rootdirectory="/registry")  # for config files
+        settings = s3.settings(bucket, root_directory="/registry")          # for make_driver
 """
 from __future__ import annotations
 
@@ -50,6 +51,13 @@ class S3Endpoint:
         redirect = options.pop("redirect", False)
         s3.update(options)
         return {"s3": s3, "redirect": {"disable": not redirect}}
+
+    def settings(self, bucket: str, redirect: bool = False, **options):
+        """The same as typed storage settings, for building drivers and apps directly."""
+        from storage_backends.settings import S3Settings, StorageSettings
+        driver = S3Settings(bucket=bucket, region=self.region, endpoint=self.url,
+                            access_key=self.access_key, secret_key=self.secret_key, **options)
+        return StorageSettings(driver=driver, redirect=redirect)
 
 
 @contextlib.contextmanager

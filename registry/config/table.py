@@ -1,0 +1,198 @@
+"""Every key of Distribution's configuration reference, and what pyreg does with it.
+
+    honoured   parsed and used (`to` names the field of the typed configuration it sets)
+    no effect  accepted with one warning line: by design it changes nothing in pyreg
+    not yet    refused: pyreg stops with one line naming the key (exit 2), because
+               serving without it would be something else than the operator asked
+               for (anonymous instead of authenticated, writable instead of a mirror)
+
+Keys not in this table are typos and refused, with the nearest key suggested.
+The same table reads the YAML file and the REGISTRY_* environment variables.
+Supporting a key is one line here (`R(...)` becomes `H(..., parser, to)`) plus
+the field it sets. A value in a key's `inert` (and None, [] or {}) asks for
+nothing and is accepted silently whatever the status; so is everything in a
+section turned off by `enabled: false` or `disabled: true`.
+
+`pyreg.*` keys are pyreg's own (Distribution ignores unknown YAML keys).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from storage_backends.settings import S3_MIN_PART_SIZE
+
+from . import values as v
+
+
+class Status(enum.Enum):
+    HONOURED = "honoured"
+    NO_EFFECT = "has no effect on pyreg"
+    NOT_YET = "is not supported yet"
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    status: Status
+    parse: v.Parser | None = None   # honoured keys: value -> typed value
+    to: str | None = None           # "section.field" of the typed configuration
+    inert: tuple[Any, ...] = ()     # values that ask for nothing
+    subtree: bool = False           # the value is a whole mapping or list of its own
+    choice: bool = False            # one alternative of its section (a driver, an auth method)
+    required: bool = False          # needed when its section is chosen
+    note: str = ""                  # why a no-effect key changes nothing
+
+
+def H(name: str, parse: v.Parser | None = None, to: str | None = None, **extra) -> Key:
+    return Key(name, Status.HONOURED, parse, to, **extra)
+
+
+def W(name: str, note: str, **extra) -> Key:
+    return Key(name, Status.NO_EFFECT, note=note, **extra)
+
+
+def R(name: str, **extra) -> Key:
+    return Key(name, Status.NOT_YET, **extra)
+
+
+LOG_LEVELS = v.as_choice("error", "warn", "info", "debug",
+                         aliases={"warning": "warn", "panic": "error", "fatal": "error", "trace": "debug"})
+CACHES = "pyreg keeps its own in-memory caches of immutable content"
+S3_COPIES = "pyreg copies server-side in parts of up to 5 GiB"
+
+ROWS = (
+    H("version", v.as_version),
+    # -- log
+    H("log.level", LOG_LEVELS, "log.level"),
+    H("log.formatter", v.as_choice("text", "json"), "log.formatter"),
+    H("log.fields", v.as_fields, "log.fields", subtree=True),
+    H("log.accesslog.disabled", v.as_bool, "log.access_log_disabled"),
+    W("log.hooks", "pyreg sends no mail or other hook on errors", subtree=True),
+    W("loglevel", "deprecated in Distribution; use log.level"),
+    # -- storage: exactly one driver
+    H("storage.filesystem", choice=True),
+    H("storage.filesystem.rootdirectory", v.as_string, "filesystem.root_directory"),
+    W("storage.filesystem.maxthreads", "pyreg bounds its own I/O threads"),
+    H("storage.inmemory", v.as_nothing, choice=True),
+    H("storage.s3", choice=True),
+    H("storage.s3.bucket", v.as_string, "s3.bucket", required=True),
+    H("storage.s3.region", v.as_string, "s3.region", required=True),
+    H("storage.s3.regionendpoint", v.as_string, "s3.endpoint"),
+    H("storage.s3.accesskey", v.as_string, "s3.access_key"),
+    H("storage.s3.secretkey", v.as_string, "s3.secret_key"),
+    H("storage.s3.sessiontoken", v.as_string, "s3.session_token"),
+    H("storage.s3.rootdirectory", v.as_string, "s3.root_directory"),
+    H("storage.s3.chunksize", v.as_size(S3_MIN_PART_SIZE), "s3.part_size"),
+    H("storage.s3.secure", v.as_bool, "s3.secure"),
+    H("storage.s3.skipverify", v.as_bool, "s3.skip_verify"),
+    H("storage.s3.forcepathstyle", v.as_bool, "s3.force_path_style"),
+    R("storage.s3.encrypt", inert=(False,)),
+    W("storage.s3.keyid", "used only with storage.s3.encrypt"),
+    R("storage.s3.accelerate", inert=(False,)),
+    R("storage.s3.usedualstack", inert=(False,)),
+    R("storage.s3.storageclass", inert=("STANDARD", "NONE")),
+    R("storage.s3.objectacl", inert=("private",)),
+    W("storage.s3.v4auth", "pyreg always signs with AWS Signature Version 4", inert=(True,)),
+    W("storage.s3.multipartcopychunksize", S3_COPIES),
+    W("storage.s3.multipartcopymaxconcurrency", S3_COPIES),
+    W("storage.s3.multipartcopythresholdsize", S3_COPIES),
+    W("storage.s3.useragent", "pyreg sends boto3's user agent"),
+    W("storage.s3.loglevel", "pyreg does not log S3 requests"),
+    R("storage.azure", subtree=True, choice=True),
+    R("storage.gcs", subtree=True, choice=True),
+    R("storage.swift", subtree=True, choice=True),
+    R("storage.oss", subtree=True, choice=True),
+    # -- storage: registry behaviour
+    H("storage.delete.enabled", v.as_bool, "registry.delete_enabled"),
+    H("storage.redirect.disable", v.negated(v.as_bool), "storage.redirect"),
+    W("storage.cache.blobdescriptor", CACHES),
+    W("storage.cache.blobdescriptorsize", CACHES),
+    W("storage.cache.layerinfo", CACHES),
+    W("storage.tag.concurrencylimit", "pyreg reads a repository's tags in one listing"),
+    H("storage.maintenance.uploadpurging.enabled", v.as_bool, "purge.enabled"),
+    H("storage.maintenance.uploadpurging.age", v.as_duration, "purge.age"),
+    H("storage.maintenance.uploadpurging.interval", v.as_duration, "purge.interval"),
+    H("storage.maintenance.uploadpurging.dryrun", v.as_bool, "purge.dry_run"),
+    H("storage.maintenance.readonly.enabled", v.as_bool, "registry.read_only"),
+    # -- auth: one method
+    H("auth.none", v.as_nothing, choice=True),
+    R("auth.silly", subtree=True, choice=True),
+    R("auth.token", subtree=True, choice=True),
+    R("auth.htpasswd", subtree=True, choice=True),
+    # -- http
+    H("http.addr", v.as_addr, "http.addr"),
+    R("http.net", inert=("tcp",)),
+    H("http.prefix", v.as_prefix, "http.prefix"),
+    H("http.host", v.as_base_url, "http.host"),
+    H("http.relativeurls", v.as_bool, "http.relative_urls"),
+    H("http.draintimeout", v.as_duration, "http.drain_timeout"),
+    H("http.headers", v.as_headers, "http.headers", subtree=True),
+    W("http.secret", "pyreg keeps upload state in storage, not in state signed for clients"),
+    H("http.tls.certificate", v.as_string, "tls.certificate"),
+    H("http.tls.key", v.as_string, "tls.key"),
+    H("http.tls.minimumtls", v.as_choice("tls1.0", "tls1.1", "tls1.2", "tls1.3"), "tls.minimum"),
+    R("http.tls.clientcas"),
+    R("http.tls.ciphersuites"),
+    R("http.tls.letsencrypt", subtree=True),
+    R("http.debug.addr", inert=("",)),
+    R("http.debug.prometheus.enabled", inert=(False,)),
+    W("http.debug.prometheus.path", "used only with http.debug.prometheus.enabled"),
+    W("http.http2.disabled", "pyreg serves HTTP/1.1 only", inert=(True,)),
+    # -- the rest of the tree
+    R("notifications.endpoints", subtree=True),
+    W("notifications.events.includereferences", "used only with notifications.endpoints"),
+    W("redis", "Distribution uses it only for storage.cache.blobdescriptor", subtree=True),
+    R("health.storagedriver.enabled", inert=(False,)),
+    R("health.storagedriver.interval"),
+    R("health.storagedriver.threshold"),
+    R("health.file", subtree=True),
+    R("health.http", subtree=True),
+    R("health.tcp", subtree=True),
+    R("proxy.remoteurl", inert=("",)),
+    R("proxy.username"),
+    R("proxy.password"),
+    R("proxy.ttl"),
+    R("middleware.registry", subtree=True),
+    R("middleware.repository", subtree=True),
+    R("middleware.storage", subtree=True),
+    W("reporting.bugsnag", "pyreg reports to no error-tracking service", subtree=True),
+    W("reporting.newrelic", "pyreg reports to no metrics service", subtree=True),
+    R("compatibility.schema1.enabled", inert=(False,)),
+    W("compatibility.schema1.signingkeyfile", "used only with compatibility.schema1.enabled"),
+    W("validation.enabled", "deprecated in Distribution; see validation.disabled"),
+    W("validation.disabled", "pyreg has no manifest URL rules to turn off"),
+    R("validation.manifests.urls.allow"),
+    R("validation.manifests.urls.deny"),
+    # -- pyreg's own
+    H("pyreg.mount.automatic", v.as_bool, "registry.automatic_mount"),
+)
+KEYS: dict[str, Key] = {key.name: key for key in ROWS}
+
+
+@dataclass
+class Node:
+    """A level of the key tree: a key, a section, or a section that is also a key."""
+    key: Key | None = None
+    children: dict[str, "Node"] | None = None
+
+    @property
+    def terminal(self) -> bool:
+        """Nothing below is looked up: a leaf, or a key owning its whole subtree."""
+        return self.key is not None and (self.key.subtree or not self.children)
+
+
+def _tree() -> Node:
+    root = Node(children={})
+    for key in ROWS:
+        node = root
+        for part in key.name.split("."):
+            if node.children is None:
+                node.children = {}
+            node = node.children.setdefault(part, Node())
+        node.key = key
+    return root
+
+
+TREE = _tree()
