@@ -78,7 +78,10 @@ class NetworkStore:
             raise NetworkError(f"network {name} not found") from None
 
     def find(self, key: str) -> Network:
-        """By name, full id or unique id prefix, as docker does."""
+        """By name, full id or unique id prefix, as docker does; the
+        default network is there even before its first use."""
+        if key == DEFAULT_NETWORK:
+            return self.default()
         networks = self.list()
         exact = [n for n in networks if key in (n.name, n.id)]
         matches = exact or [n for n in networks if key and n.id.startswith(key)]
