@@ -1,30 +1,71 @@
-"""Running nft's JSON API: `nft -j -f -` with a batch of commands, which
-the kernel applies all or nothing. The nft binary (Debian's nftables) is the
-one dependency: python3-nftables binds the same libnftables, but only for
-Debian's own interpreter, not a virtual environment's."""
+"""Running nft's JSON API in process, through libnftables (the library
+behind the nft command, Debian's libnftables1, installed with nftables): a
+batch of commands that the kernel applies all or nothing. In process, not
+`nft -j -f -`: a supervisor that has unshared a PID namespace for its
+container cannot fork a helper (its first child would become the
+namespace's PID 1), and it must still remove its container's rules. Debian's
+python3-nftables wraps the same library, but only for Debian's own
+interpreter, not a virtual environment's."""
 from __future__ import annotations
 
+import ctypes
 import json
-import shutil
-import subprocess
 
 from . import nftrules
 from .errors import NetworkError
 from .records import Network, PortBinding
 
+LIBRARY = "libnftables.so.1"
+_OUTPUT_HANDLE, _OUTPUT_JSON, _OUTPUT_ECHO = 1 << 3, 1 << 4, 1 << 5
+_library = None
+
+
+def _libnftables() -> ctypes.CDLL:
+    global _library
+    if _library is None:
+        try:
+            library = ctypes.CDLL(LIBRARY)
+        except OSError:
+            raise NetworkError("bridge networks need nftables: install it (apt-get install nftables)") from None
+        library.nft_ctx_new.restype = ctypes.c_void_p
+        library.nft_ctx_new.argtypes = [ctypes.c_uint32]
+        for name in ("nft_ctx_free", "nft_ctx_buffer_output", "nft_ctx_buffer_error"):
+            getattr(library, name).argtypes = [ctypes.c_void_p]
+        library.nft_ctx_output_set_flags.argtypes = [ctypes.c_void_p, ctypes.c_uint]
+        library.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        for name in ("nft_ctx_get_output_buffer", "nft_ctx_get_error_buffer"):
+            getattr(library, name).argtypes = [ctypes.c_void_p]
+            getattr(library, name).restype = ctypes.c_char_p
+        _library = library
+    return _library
+
+
+def _nft(text: str, flags: int) -> str:
+    """One libnftables call; a context per call, since its netlink socket
+    belongs to the network namespace of the thread that made it."""
+    library = _libnftables()
+    context = library.nft_ctx_new(0)
+    if not context:
+        raise NetworkError("nft: cannot make a libnftables context")
+    try:
+        library.nft_ctx_output_set_flags(context, _OUTPUT_JSON | flags)
+        library.nft_ctx_buffer_output(context)
+        library.nft_ctx_buffer_error(context)
+        failed = library.nft_run_cmd_from_buffer(context, text.encode())
+        output = (library.nft_ctx_get_output_buffer(context) or b"").decode()
+        if failed:
+            error = (library.nft_ctx_get_error_buffer(context) or b"").decode()
+            raise NetworkError(f"nft: {_first_error(error)}")
+        return output
+    finally:
+        library.nft_ctx_free(context)
+
 
 def run(commands: list[dict], echo: bool = False) -> list[dict]:
     """Apply a batch; with echo, return the commands as applied, handles
     included."""
-    nft = shutil.which("nft")
-    if nft is None:
-        raise NetworkError("bridge networks need nftables: install it (apt-get install nftables)")
-    args = [nft, "-j", *(["-e", "-a"] if echo else []), "-f", "-"]
-    result = subprocess.run(args, input=json.dumps({"nftables": commands}),
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise NetworkError(f"nft: {_first_error(result.stderr)}")
-    return json.loads(result.stdout)["nftables"] if echo and result.stdout.strip() else []
+    output = _nft(json.dumps({"nftables": commands}), _OUTPUT_ECHO | _OUTPUT_HANDLE if echo else 0)
+    return json.loads(output)["nftables"] if echo and output.strip() else []
 
 
 def _first_error(stderr: str) -> str:
@@ -35,13 +76,18 @@ def _first_error(stderr: str) -> str:
 
 
 def _list(*what: str) -> list[dict]:
-    nft = shutil.which("nft")
-    if nft is None:
-        return []
-    result = subprocess.run([nft, "-j", "-a", "list", *what], capture_output=True, text=True)
-    if result.returncode != 0:
+    try:
+        output = _nft(json.dumps({"nftables": [{"list": _listing(*what)}]}), _OUTPUT_HANDLE)
+    except NetworkError:
         return []  # no such table or chain: nothing of ours there
-    return json.loads(result.stdout)["nftables"]
+    return json.loads(output)["nftables"] if output.strip() else []
+
+
+def _listing(kind: str, *names: str) -> dict:
+    if kind == "tables":
+        return {"tables": None}
+    family, table, chain = names
+    return {"chain": {"family": family, "table": table, "name": chain}}
 
 
 def table_handle() -> int:

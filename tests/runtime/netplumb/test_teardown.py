@@ -33,10 +33,10 @@ def leftovers(root: str) -> dict:
     return {key: value for key, value in found.items() if value}
 
 
-def owner(root: str, network: str, *published: str) -> tuple[subprocess.Popen, dict]:
+def owner(root: str, network: str, *published: str, env=None) -> tuple[subprocess.Popen, dict]:
     process = subprocess.Popen([sys.executable, "-m", "tests.runtime.netplumb.owner", root, network,
                                 *published], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, cwd=REPO)
+                               stderr=subprocess.PIPE, cwd=REPO, env={**os.environ, **(env or {})})
     line = process.stdout.readline()
     assert line, process.communicate(timeout=15)[1].decode()
     return process, json.loads(line)
@@ -85,6 +85,16 @@ def test_a_killed_holder_is_swept_clean(sandbox, net_root):
     assert attach.sweep(net_root) == [lease["container_id"]]
     assert leftovers(net_root) == {}
     assert attach.sweep(net_root) == []  # again: nothing to do, nothing fails
+
+
+def test_a_holder_that_cannot_fork_still_tears_down(sandbox, net_root):
+    """pyreg's supervisor, once its container's PID namespace is gone, can
+    no longer fork: the rules go through libnftables, not an nft child."""
+    process, lease = owner(net_root, "bridge", "18094:80", env={"PYREG_TEST_NO_FORK": "1"})
+    assert nftables.container_rules(lease["container_id"])
+    _, stderr = process.communicate(b"", timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    assert leftovers(net_root) == {}
 
 
 def test_an_attach_after_a_kill_takes_the_dead_address_and_port(sandbox, net_root):
@@ -155,8 +165,10 @@ def test_a_port_published_by_another_container_is_refused(sandbox, net_root):
 
 
 def test_a_failure_late_in_the_attach_rolls_everything_back(sandbox, net_root, monkeypatch):
-    """nft missing: the lease, namespace and bridge made before are undone."""
-    monkeypatch.setenv("PATH", "/nonexistent")
+    """Without libnftables (nftables not installed) the attach fails at its
+    rules, after the lease, namespace and bridge were made: all undone."""
+    monkeypatch.setattr(nftables, "LIBRARY", "libnftables-not-installed.so.1")
+    monkeypatch.setattr(nftables, "_library", None)
     with pytest.raises(NetworkError, match=r"^bridge networks need nftables: install it \(apt-get"):
         attach.connect(net_root, "bridge", new_member(), publish=[ports.parse("18093:80")])
     monkeypatch.undo()
