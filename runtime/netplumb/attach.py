@@ -183,7 +183,7 @@ def _remove_stray_namespaces(root: str) -> None:
     held = {lease.netns for lease in all_leases(root)}
     for name in os.listdir(directory) if os.path.isdir(directory) else ():
         path = os.path.join(directory, name)
-        if path not in held and not name.endswith(".tmp"):
+        if path not in held:
             netns.remove(path)
 
 

@@ -47,7 +47,10 @@ class PortBinding(Record):
 class Lease(Record):
     """A container's place on a network. holder_pid/holder_start name the
     process whose life bounds the lease (the supervisor): once it is gone,
-    a sweep may undo everything the lease records."""
+    a sweep may undo everything the lease records. The ports carry their
+    rules' handles, valid under the table whose handle is table_handle (for
+    inspect; removal finds the rules by their container tag, so a rule added
+    just before a crash goes too)."""
     FIELDS = {
         "network": REQUIRED, "address": REQUIRED, "container_id": REQUIRED,
         "holder_pid": 0, "holder_start": 0, "veth": "", "netns": "",

@@ -115,12 +115,21 @@ class NetworkStore:
         return network
 
     def default(self, subnet: str | None = None) -> Network:
-        """The network a container gets unasked, made on first use."""
+        """The network a container gets unasked, made on first use; with
+        subnet (the operator's setting), moved to it while no container
+        uses it, and refused, never ignored, while one does."""
         with locked(self.root):
             try:
-                return self.get(DEFAULT_NETWORK)
+                existing = self.get(DEFAULT_NETWORK)
             except NetworkError:
                 return self.create(DEFAULT_NETWORK, subnet=subnet)
+            if subnet is None or existing.ip_network == _parse_subnet(subnet):
+                return existing
+            if leases(self.root, existing):
+                raise NetworkError(f"the default network has active containers on {existing.subnet}: "
+                                   f"stop them to move it to {subnet}")
+            self._remove_files(existing)
+            return self.create(DEFAULT_NETWORK, subnet=subnet)
 
     def remove(self, network: Network) -> None:
         """Refused while a lease is held: sweep stale ones first."""

@@ -5,7 +5,10 @@ and alias, containers of another cannot reach them."""
 from __future__ import annotations
 
 import os
+import select
+import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -101,3 +104,32 @@ def test_internal_networks_refuse_published_ports(sandbox, net_root):
     NetworkStore(net_root).create("vault", internal=True)
     with pytest.raises(NetworkError, match="internal: ports cannot be published"):
         attach.connect(net_root, "vault", Member(container_id()), publish=[ports.parse("80")])
+
+
+UDP_LISTENER = """
+import socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind(("0.0.0.0", 5353))
+sys.stdout.buffer.write(sock.recv(100))
+"""
+
+
+def test_udp_ports_and_the_network_mtu_reach_the_container(sandbox, net_root):
+    NetworkStore(net_root).create("small", subnet="10.98.0.0/24", mtu=1400)
+    member = Member(container_id())
+    attachment = attach.connect(net_root, "small", member, publish=[ports.parse("127.0.0.1::5353/udp")])
+    inside = ["nsenter", f"--net={attachment.netns}"]
+    link = subprocess.run([*inside, "ip", "-o", "link", "show", "eth0"], capture_output=True, text=True)
+    route = subprocess.run([*inside, "ip", "route", "show", "default"], capture_output=True, text=True)
+    assert " mtu 1400 " in link.stdout and route.stdout.startswith("default via 10.98.0.1 dev eth0")
+    listener = sandbox.spawn(*inside, sys.executable, "-c", UDP_LISTENER, stdout=subprocess.PIPE)
+    wait_until(lambda: ":14E9 " in subprocess.run([*inside, "cat", "/proc/net/udp"], capture_output=True,
+                                                  text=True).stdout, "the UDP listener")
+    host_port = attachment.lease.ports[0].host_port  # its reservation socket stays bound: DNAT runs first
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(b"over udp\n", ("127.0.0.1", host_port))
+        ready = select.select([listener.stdout], [], [], 15)[0]
+    assert ready and os.read(listener.stdout.fileno(), 100) == b"over udp\n"
+    listener.kill()
+    attachment.close_sockets()
+    attach.disconnect(net_root, member.container_id)

@@ -97,6 +97,17 @@ def test_a_holder_that_cannot_fork_still_tears_down(sandbox, net_root):
     assert leftovers(net_root) == {}
 
 
+def test_a_lease_handed_over_lives_as_long_as_its_new_holder(sandbox, net_root):
+    supervisor = sandbox.spawn("sleep", "60")
+    attachment = attach.connect(net_root, "bridge", new_member())
+    attach.hand_over(net_root, attachment.lease.container_id, supervisor.pid)
+    assert attach.sweep(net_root) == []  # this process and the supervisor both live
+    supervisor.kill()
+    supervisor.wait()
+    assert attach.sweep(net_root) == [attachment.lease.container_id]
+    assert leftovers(net_root) == {}
+
+
 def test_an_attach_after_a_kill_takes_the_dead_address_and_port(sandbox, net_root):
     process, lease = owner(net_root, "bridge", "127.0.0.1:18091:80")
     process.kill()

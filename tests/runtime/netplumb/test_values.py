@@ -67,6 +67,18 @@ def test_the_default_network_moves_off_a_host_route_that_clashes(tmp_path):
     assert store.default().subnet == "172.18.0.0/16"
 
 
+def test_the_default_subnet_setting_is_applied_or_refused_never_ignored(tmp_path):
+    store = store_with_routes(tmp_path)
+    assert store.default("10.200.0.0/16").subnet == "10.200.0.0/16"
+    assert store.default().subnet == "10.200.0.0/16"  # no setting: as it is
+    assert store.default("10.201.0.0/24").gateway == "10.201.0.1"  # unused: moved
+    ipam.allocate(str(tmp_path), store.default(), Lease("", "", "c" * 64))
+    with pytest.raises(NetworkError) as caught:
+        store.default("10.202.0.0/24")
+    assert str(caught.value) == ("the default network has active containers on 10.201.0.0/24: "
+                                 "stop them to move it to 10.202.0.0/24")
+
+
 NETWORK_REFUSALS = [
     ({"name": "-bad"}, "invalid network name '-bad': use [a-zA-Z0-9][a-zA-Z0-9_.-]*"),
     ({"name": "n", "subnet": "10.0.0.1/24"}, "invalid subnet '10.0.0.1/24': 10.0.0.1/24 has host bits set"),
