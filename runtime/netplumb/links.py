@@ -49,8 +49,9 @@ def _index(ipr: IPRoute, name: str) -> int | None:
 
 def write_sysctl(name: str, value: str) -> None:
     """A sysctl of the calling thread's network namespace (the files under
-    /proc/sys/net belong to the namespace of whoever opens them)."""
-    path = "/proc/sys/" + name.replace(".", "/")
+    /proc/sys/net belong to the namespace of whoever opens them); name as a
+    path, since an interface name may hold a dot."""
+    path = "/proc/sys/" + name
     with open(path) as handle:
         if handle.read().strip() == value:
             return
@@ -72,8 +73,8 @@ def ensure_bridge(network: Network) -> None:
         if network.gateway not in have:
             ipr.addr("add", index=index, address=network.gateway, prefixlen=network.prefix_len)
         ipr.link("set", index=index, state="up")
-    write_sysctl(f"net.ipv4.conf.{network.bridge}.route_localnet", "1")
-    write_sysctl("net.ipv4.ip_forward", "1")
+    write_sysctl(f"net/ipv4/conf/{network.bridge}/route_localnet", "1")
+    write_sysctl("net/ipv4/ip_forward", "1")
 
 
 def _kind(ipr: IPRoute, index: int) -> str | None:

@@ -64,7 +64,7 @@ def _nft(text: str, flags: int) -> str:
 def run(commands: list[dict], echo: bool = False) -> list[dict]:
     """Apply a batch; with echo, return the commands as applied, handles
     included."""
-    output = _nft(json.dumps({"nftables": commands}), _OUTPUT_ECHO | _OUTPUT_HANDLE if echo else 0)
+    output = _nft(json.dumps({"nftables": commands}), (_OUTPUT_ECHO | _OUTPUT_HANDLE) if echo else 0)
     return json.loads(output)["nftables"] if echo and output.strip() else []
 
 
