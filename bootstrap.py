@@ -21,7 +21,7 @@ VENV = HERE / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 TEST_DEBIAN_PACKAGES = ["skopeo", "docker-registry", "podman", "runc", "crun", "umoci",
                         "busybox-static", "zstd", "uidmap", "iproute2", "docker.io", "containerd",
-                        "apache2-utils"]
+                        "apache2-utils", "nftables", "passt", "slirp4netns"]
 
 
 def run(cmd: list[str], **kwargs) -> None:
