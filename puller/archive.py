@@ -1,6 +1,6 @@
-"""`pyreg load` and `pyreg save`: which kind of input is this (docker-archive
-tar, OCI archive tar, OCI layout directory), and how its names map to the
-store's full references."""
+"""`pyreg load`: which kind of input is this (docker-archive tar, OCI archive
+tar, OCI layout directory), and how its names map to the store's full
+references. (`pyreg save` writes docker-archives: docker_archive.py.)"""
 from __future__ import annotations
 
 import asyncio
@@ -14,14 +14,12 @@ from ocispec.descriptor import Descriptor
 from ocispec.layout import REF_NAME, OciLayout
 
 from .copy import copy_image
-from .docker_archive import load_docker_archive, save_docker_archive
-from .errors import ArchiveError
 from .copy_ends import LayoutDest, LayoutSource
+from .docker_archive import load_docker_archive
+from .errors import ArchiveError
 from .store import LocalStore, normalize_ref_name
 
 CONTAINERD_NAME = "io.containerd.image.name"
-
-__all__ = ["load_any", "save_docker_archive", "name_for", "safe_extract_layout"]
 
 
 def load_any(store: LocalStore, path: str) -> list[str]:

@@ -5,10 +5,9 @@ verifier.
 
 Why threads: hashlib, file writes and socket reads all release the GIL, so a
 download that runs socket -> hash -> file in one worker thread uses a core of
-its own, and the event loop only hears about progress. aiohttp's stream
-reader instead copied every socket read into a small bytes object and passed
-it through the loop; moving that work into threads made a 500 MB pull about
-twice as fast (commit 90490c1, bench/client.py).
+its own, and the event loop only hears about progress. (aiohttp's stream
+reader, which the client used before commit 90490c1, copied every socket
+read into a small bytes object and passed it through the event loop.)
 """
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ from ocispec.digest import Verifier
 
 from .errors import BlobMismatch
 
-BLOCK = 1024 * 1024  # recv_into/readinto buffer and chunk size: larger measured no faster
+BLOCK = 1024 * 1024  # the readinto buffer, and the size of chunks
 
 # Blocking I/O runs here rather than in the loop's default executor, whose
 # few threads long downloads would otherwise all occupy.
@@ -48,6 +47,8 @@ async def until_done(function: Callable, *args, abort: Callable[[], None]):
     except asyncio.CancelledError:
         abort()
         await asyncio.wait([work])
+        if not work.cancelled():
+            work.exception()  # the aborted function's error: expected, and not the news
         raise
 
 
@@ -75,7 +76,7 @@ class BlobStream:
     def close(self) -> None:
         """Let go of what holds the bytes; the stream cannot be read after."""
 
-    def _read_block(self, size: int) -> bytes:
+    def _read_block(self, size: int) -> bytearray:
         block = bytearray(size if self.length is None else min(size, self.length))
         view, filled = memoryview(block), 0
         while filled < len(block) and (count := self.readinto(view[filled:])):

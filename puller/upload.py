@@ -10,13 +10,13 @@ cancelled; one that met a network failure starts over in a new session."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
 from ocispec.descriptor import Descriptor
+from ocispec.digest import Digest
 
-from .errors import BlobMismatch, PullerError, Unreachable
+from .errors import BlobMismatch, Unreachable
 from .http.request import FileBody, StreamBody
 from .remote import RemoteRepository
 
@@ -56,10 +56,10 @@ class ChunkFeeder:
 async def upload_blob(repo: RemoteRepository, descriptor: Descriptor, *, file: Path | None,
                       chunks: Chunks, advance: Advance, mount_from: str | None = None) -> str:
     """Put one blob into `repo`; returns how ("mounted" or "pushed")."""
-    mount = mount_from if mount_from and mount_from != repo.name else None
+    origin = mount_from if mount_from and mount_from != repo.name else None
     attempt = 1
     while True:
-        location = await repo.start_upload(descriptor.digest if mount else None, mount)
+        location = await _start(repo, descriptor.digest if origin else None, origin, advance)
         if location is None:
             advance(descriptor.size)
             return "mounted"
@@ -73,6 +73,38 @@ async def upload_blob(repo: RemoteRepository, descriptor: Descriptor, *, file: P
             if not isinstance(err, Unreachable) or attempt == UPLOAD_ATTEMPTS:
                 raise
         attempt += 1
+
+
+async def _start(repo: RemoteRepository, mount: Digest | None, origin: str | None,
+                 advance: Advance) -> str | None:
+    """POST a session (see RemoteRepository.start_upload). Cancelled while
+    the registry answers, the session it opened is cancelled in turn."""
+    starting = asyncio.ensure_future(repo.start_upload(mount, origin))
+    try:
+        return await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        if await _carried_through(starting) is not None:
+            await _Session(repo, starting.result(), advance).cancel()
+        raise
+
+
+async def _carried_through(task: asyncio.Future):
+    """Wait for `task` (CANCEL_TIMEOUT at most) even if this caller is
+    cancelled meanwhile; then its result, None if it failed, and the
+    cancellation, if one came, goes on."""
+    loop, cancelled = asyncio.get_running_loop(), False
+    deadline = loop.time() + CANCEL_TIMEOUT
+    while not task.done() and loop.time() < deadline:
+        try:
+            await asyncio.wait([task], timeout=deadline - loop.time())
+        except asyncio.CancelledError:
+            cancelled = True
+    if not task.done():
+        task.cancel()
+    result = None if task.cancelled() or task.exception() else task.result()
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
 
 
 class _Session:
@@ -101,8 +133,8 @@ class _Session:
         await feeder.drain()
 
     async def cancel(self) -> None:
-        """Best effort, and bounded in time: the failure that led here is what
-        the user needs to hear about. Progress starts over with the blob."""
+        """Best effort, bounded in time, and carried through even when the
+        copy is being cancelled (a sibling blob failed): the failure that led
+        here is what the user needs to hear about. Progress starts over."""
         self.advance(-self.acknowledged)
-        with contextlib.suppress(PullerError, OSError, asyncio.TimeoutError):
-            await asyncio.wait_for(self.repo.cancel_upload(self.location), CANCEL_TIMEOUT)
+        await _carried_through(asyncio.ensure_future(self.repo.cancel_upload(self.location)))

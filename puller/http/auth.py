@@ -83,8 +83,8 @@ class HostAuth:
 
     def remember_token(self, key: str, body: dict) -> None:
         value = body.get("token") or body.get("access_token")
-        if not isinstance(value, str) or not value:
-            raise ValueError("token response has no token")
+        if not isinstance(value, str) or not value or not value.isprintable():
+            raise ValueError("token response has no usable token")
         expires_in = body.get("expires_in")
         lifetime = expires_in if isinstance(expires_in, int) and expires_in > 0 else 60
         self.tokens[key] = CachedToken(value, time.monotonic() + lifetime)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import AsyncIterator, BinaryIO, Callable, Iterator, Union
 from urllib.parse import urlsplit
 
-from ..errors import CorruptImage, local_failures
+from ..errors import CorruptImage, RegistryError, local_failures
 from ..streams import in_io_thread, until_done
 from .connection import BodyReader, Connection, Head, Origin
 from .pool import Pool
@@ -22,9 +22,9 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class FileBody:
-    """`size` bytes of the file at `path`, which must be exactly that long."""
+    """The file at `path`, which must be exactly `length` bytes long."""
     path: Path
-    size: int
+    length: int
     progress: Progress | None = None
 
 
@@ -52,14 +52,18 @@ class ExchangeFailed(Exception):
 def body_length(body: Body) -> int | None:
     if body is None:
         return None
-    if isinstance(body, bytes):
-        return len(body)
-    return body.size if isinstance(body, FileBody) else body.length
+    return len(body) if isinstance(body, bytes) else body.length
 
 
 def request_head(method: str, url: str, headers: dict[str, str], length: int | None) -> bytes:
+    """The request line and headers. Parts that came from a registry (a
+    Location, a token, a manifest's media type) must not smuggle a line of
+    their own into the request."""
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    for what, text in (("target", target), ("host", parts.netloc), *headers.items()):
+        if not (text.isascii() and text.isprintable()) or (what == "target" and " " in text):
+            raise RegistryError(f"refusing to send a request whose {what} is {text[:80]!r}")
     lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", "User-Agent: pyreg",
              *(f"{name}: {value}" for name, value in headers.items())]
     if length is not None or method in ("POST", "PUT", "PATCH"):
@@ -135,8 +139,8 @@ def _opened(body: Body) -> Iterator[BinaryIO | None]:
     with local_failures():
         handle = open(body.path, "rb")
     with handle:
-        if os.fstat(handle.fileno()).st_size != body.size:
-            raise CorruptImage(f"{body.path} is not {body.size} bytes long")
+        if os.fstat(handle.fileno()).st_size != body.length:
+            raise CorruptImage(f"{body.path} is not {body.length} bytes long")
         yield handle
 
 
@@ -144,7 +148,7 @@ async def _send(connection: Connection, head: bytes, body: Body, file: BinaryIO 
                 sent: _Sent) -> Head:
     abort = connection.abort
     if file is not None:
-        await until_done(connection.send_file, head, file, body.size, sent.from_thread,
+        await until_done(connection.send_file, head, file, body.length, sent.from_thread,
                          abort=abort)
     elif isinstance(body, StreamBody):
         await until_done(connection.send, head, abort=abort)

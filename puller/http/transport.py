@@ -72,7 +72,7 @@ class Transport:
                       replayable: bool = True, authenticate: bool = True) -> Response:
         """Send a request to `host` (`path` may be an absolute URL, a Location)
         and return the final answer, whose body the caller reads or closes."""
-        url = path if "://" in path else await self.base_url(host) + path
+        url = path if path.startswith(("http://", "https://")) else await self.base_url(host) + path
         attempt = redirects = 0
         challenged = not authenticate
         while True:
