@@ -33,23 +33,14 @@ class Origin(NamedTuple):
 
 
 class Headers(dict):
-    """Header values by lower-case name; a repeated header keeps its first value in
-    get() (WWW-Authenticate's first challenge) and all of them in get_all()."""
-
-    def __init__(self):
-        super().__init__()
-        self.all: dict[str, list[str]] = {}
+    """Header values by lower-case name. A repeated header keeps its first
+    value (of WWW-Authenticate, the first challenge: what aiohttp gave too)."""
 
     def add(self, name: str, value: str) -> None:
-        name = name.strip().lower()
-        self.all.setdefault(name, []).append(value.strip())
-        self.setdefault(name, value.strip())
+        self.setdefault(name.strip().lower(), value.strip())
 
     def get(self, name: str, default=None):
         return super().get(name.lower(), default)
-
-    def get_all(self, name: str) -> list[str]:
-        return self.all.get(name.lower(), [])
 
 
 @dataclass
@@ -65,7 +56,6 @@ class Connection:
     def __init__(self, sock: socket.socket, origin: Origin):
         self.sock, self.origin = sock, origin
         self._pending = bytearray()
-        self.exchanges = 0
 
     @classmethod
     def open(cls, origin: Origin, context: ssl.SSLContext | None,

@@ -93,7 +93,7 @@ async def exchange(pool: Pool, method: str, url: str, headers: dict[str, str], b
                 raise ExchangeFailed(err, reused) from err
             raise
     reader = BodyReader.for_answer(connection, head, method)
-    return Response(url, head, ResponseBody(reader, pool, head.keep_alive), sent.total)
+    return Response(head, ResponseBody(reader, pool, head.keep_alive), sent.total)
 
 
 async def _connect(pool: Pool, origin: Origin) -> Connection:

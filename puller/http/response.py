@@ -41,7 +41,6 @@ class ResponseBody(BlobStream):
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        connection.exchanges += 1
         if self._reader.done and self._keep_alive and self._reader.reusable:
             self._pool.give(connection)
         else:
@@ -49,8 +48,8 @@ class ResponseBody(BlobStream):
 
 
 class Response:
-    def __init__(self, url: str, head: Head, body: ResponseBody, sent: int = 0):
-        self.url, self.status, self.body = url, head.status, body
+    def __init__(self, head: Head, body: ResponseBody, sent: int = 0):
+        self.status, self.body = head.status, body
         self.headers: Headers = head.headers
         self.sent = sent  # request body bytes reported as progress
 
