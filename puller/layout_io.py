@@ -115,12 +115,16 @@ async def _fill(layout, descriptor, open_blob, advance, path, handle, sync) -> s
         if start != size:
             handle.truncate(start)
             size = start
-    if size:
-        await asyncio.to_thread(_rehash_prefix, handle, verifier, size)
-    handle.seek(size)
-    advance(size)
-    if stream is not None:
-        await _pump(handle, verifier, stream, advance, sync)
+    try:
+        if size:
+            await asyncio.to_thread(_rehash_prefix, handle, verifier, size)
+        handle.seek(size)
+        advance(size)
+        if stream is not None:
+            await _pump(handle, verifier, stream, advance, sync)
+    finally:
+        if stream is not None:
+            stream.close()  # read to its end already, unless something failed
     handle.flush()
     try:
         verifier.verify()
