@@ -4,20 +4,22 @@ Distribution 2.8.2 and pyreg's own `pyreg serve`. Prints one table per
 registry with times, throughput and the skopeo/pyreg ratios, then peak memory.
 
     .venv/bin/python bench/client.py [--size-mb 500] [--layers 5] [--rounds 3]
-                                     [--registries distribution,pyreg]
+                                     [--registries distribution,pyreg] [--baseline DIR]
+
+(--baseline DIR runs the client of another checkout too, in the same rounds:
+before/after figures of a change on a machine whose load varies.)
 
 (pyreg, client and server, runs under the interpreter that runs this script:
 use the venv's, which starts several times faster than a pyenv shim.)
 
-What makes pyreg fast here: a plain pull or push never imports aiohttp (a
-large share of a short command's time); the fast paths speak HTTP/1.1 on
-blocking sockets in worker threads. A download runs from socket to file in
-one thread (recv_into a reused 1 MiB buffer, hash, write: each releases the
-GIL), and another thread fdatasyncs behind it, so the fsync before the
-rename has little left. An upload is one POST and one PUT whose body goes
-from the page cache to the socket with sendfile. Layers move in parallel,
-largest first. Anything unusual (auth challenges, redirects, errors) falls
-back to the general aiohttp path.
+What makes pyreg fast here: the client speaks HTTP/1.1 itself (puller/http)
+on blocking sockets in worker threads, with connections kept alive, and
+never imports aiohttp (a large share of a short command's time). A
+download runs from socket to file in one thread (recv_into a reused 1 MiB
+buffer, hash, write: each releases the GIL), and another thread fdatasyncs
+behind it, so the fsync before the rename has little left. An upload is a
+POST, one PATCH whose body goes from the page cache to the socket with
+sendfile, and the PUT of its digest. Layers move in parallel, largest first.
 
 Fairness: both tools copy the same image through the same registry process;
 every pull writes into an empty destination; every push goes to a freshly
@@ -132,6 +134,18 @@ SETTLE_SECONDS = 1.0
 SKOPEO_CACHE = Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb")  # root's cache
 
 
+# The tools measured, in the order of the first round; with --baseline DIR,
+# "baseline" is pyreg's client from another checkout (before/after a change).
+TOOLS = ["skopeo", "pyreg"]
+BASELINE: str | None = None
+
+
+def add_baseline(directory: str) -> None:
+    global BASELINE
+    BASELINE = str(Path(directory).resolve())
+    TOOLS.append("baseline")
+
+
 def timed(command: list[str], tool: str) -> float:
     """Wall time of one command; its peak RSS and CPU time are kept per tool.
     Dirty pages of the previous run are flushed first, and the disk is given a
@@ -143,7 +157,8 @@ def timed(command: list[str], tool: str) -> float:
     if tool == "skopeo":
         SKOPEO_CACHE.unlink(missing_ok=True)  # no "known blob" shortcuts from earlier runs
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(os.environ, PYTHONPATH=BASELINE) if tool == "baseline" else None
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     stderr = process.stderr.read().decode(errors="replace")
@@ -157,24 +172,35 @@ def timed(command: list[str], tool: str) -> float:
 
 
 def _orders(rounds: int):
-    """Who goes first alternates, so neither always pays for the other's deleted files."""
+    """Who goes first rotates, so no tool always pays for another's deleted files."""
     for round_index in range(rounds):
-        yield round_index, ("skopeo", "pyreg") if round_index % 2 == 0 else ("pyreg", "skopeo")
+        turn = round_index % len(TOOLS)
+        yield round_index, TOOLS[turn:] + TOOLS[:turn]
+
+
+def pull_command(tool: str, host: str, target: Path) -> list[str]:
+    if tool == "skopeo":
+        return ["skopeo", "--insecure-policy", "copy", "-q", "--src-tls-verify=false",
+                f"docker://{host}/bench/image:1", f"oci:{target}:1"]
+    return [*PYREG, "--root", str(target), "pull", "-q", f"{host}/bench/image:1"]
+
+
+def push_command(tool: str, host: str, source: Path, store: Path) -> list[str]:
+    if tool == "skopeo":
+        return ["skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false",
+                f"oci:{source}:bench", f"docker://{host}/bench/pushed:1"]
+    return [*PYREG, "--root", str(store), "push", "-q", "localhost/source:bench",
+            f"{host}/bench/pushed:1"]
 
 
 def bench_pull(work: Path, host: str, rounds: int) -> dict[str, list[float]]:
-    """Each round pulls with both tools into empty directories. An untimed
+    """Each round pulls with every tool into empty directories. An untimed
     first pull warms the registry's page cache."""
-    times: dict[str, list[float]] = {"pyreg": [], "skopeo": []}
-    for round_index, order in [(-1, ("pyreg", "skopeo")), *_orders(rounds)]:
+    times: dict[str, list[float]] = {tool: [] for tool in TOOLS}
+    for round_index, order in [(-1, TOOLS), *_orders(rounds)]:
         for tool in order:
             target = work / f"{tool}-pull-{round_index}"
-            if tool == "skopeo":
-                command = ["skopeo", "--insecure-policy", "copy", "-q", "--src-tls-verify=false",
-                           f"docker://{host}/bench/image:1", f"oci:{target}:1"]
-            else:
-                command = [*PYREG, "--root", str(target), "pull", "-q", f"{host}/bench/image:1"]
-            elapsed = timed(command, tool)
+            elapsed = timed(pull_command(tool, host, target), tool)
             if round_index >= 0:
                 times[tool].append(elapsed)
             shutil.rmtree(target)
@@ -184,19 +210,13 @@ def bench_pull(work: Path, host: str, rounds: int) -> dict[str, list[float]]:
 def bench_push(work: Path, source: Path, store: Path, start_registry,
                rounds: int) -> dict[str, list[float]]:
     """Each push goes to a registry started empty for it."""
-    times: dict[str, list[float]] = {"pyreg": [], "skopeo": []}
+    times: dict[str, list[float]] = {tool: [] for tool in TOOLS}
     for round_index, order in _orders(rounds):
         for tool in order:
             storage = work / f"push-{tool}-{round_index}"
             with start_registry(storage) as url:
-                host = url.split("//")[1]
-                if tool == "skopeo":
-                    command = ["skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false",
-                               f"oci:{source}:bench", f"docker://{host}/bench/pushed:1"]
-                else:
-                    command = [*PYREG, "--root", str(store), "push", "-q", "localhost/source:bench",
-                               f"{host}/bench/pushed:1"]
-                times[tool].append(timed(command, tool))
+                times[tool].append(timed(push_command(tool, url.split("//")[1], source, store),
+                                         tool))
             shutil.rmtree(storage)
     return times
 
@@ -207,13 +227,16 @@ def report(name: str, times: dict[str, list[float]], cpu: dict[str, list[float]]
     is printed too: on a shared machine it varies much less than wall time."""
     medians = {tool: statistics.median(runs) for tool, runs in times.items()}
     print(f"  {name}:", flush=True)
-    for tool in ("pyreg", "skopeo"):
-        print(f"    {tool:6} {medians[tool]:5.2f}s ({size_mb / medians[tool]:4.0f} MB/s), "
+    for tool in sorted(TOOLS, key=lambda t: t != "pyreg"):
+        print(f"    {tool:8} {medians[tool]:5.2f}s ({size_mb / medians[tool]:4.0f} MB/s), "
               f"client CPU {statistics.median(cpu[tool]):4.2f}s   runs: "
               f"{', '.join(f'{t:.2f}' for t in times[tool])}   CPU: "
               f"{', '.join(f'{t:.2f}' for t in cpu[tool])}", flush=True)
     ratio = medians["skopeo"] / medians["pyreg"]
     print(f"    skopeo/pyreg = {ratio:4.2f}x (median of {len(times['pyreg'])})", flush=True)
+    if "baseline" in medians:
+        print(f"    baseline/pyreg = {medians['baseline'] / medians['pyreg']:4.2f}x "
+              f"(above 1: this checkout is faster than {BASELINE})", flush=True)
     return ratio
 
 
@@ -250,13 +273,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--registries", default="distribution,pyreg",
                         help="comma-separated, from: " + ", ".join(REGISTRIES))
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also measure the client of another pyreg checkout, in the same rounds")
     args = parser.parse_args()
+    if args.baseline:
+        add_baseline(args.baseline)
     keys = [k for k in args.registries.split(",") if k]
     if shutil.which("skopeo") is None:
         raise SystemExit("skopeo is not installed (apt-get install skopeo)")
     if unknown := set(keys) - set(REGISTRIES):
         raise SystemExit(f"unknown registries: {', '.join(sorted(unknown))}")
     cache_bytecode()
+    if BASELINE:
+        cache_bytecode(BASELINE)
     print(f"interpreter: {sys.executable} (Python {sys.version.split()[0]}); "
           f"skopeo {_skopeo_version()}; {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory(prefix="pyreg-bench-", dir="/var/tmp") as scratch:
@@ -275,14 +304,14 @@ def main() -> None:
               f"pull {pull:.2f}x, push {push:.2f}x; target >= 2x")
 
 
-def cache_bytecode() -> None:
+def cache_bytecode(repo: str = REPO) -> None:
     """Run pyreg as an installed copy runs: from cached bytecode. This
     machine's environment sets PYTHONDONTWRITEBYTECODE, under which every run
     would compile pyreg's modules from source again (tens of milliseconds a
     command). The cache goes to the usual (git-ignored) __pycache__ folders."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     packages = ["ocispec", "puller", "pyreg_cli", "registry", "storage_backends"]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *(f"{REPO}/{p}" for p in packages)],
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *(f"{repo}/{p}" for p in packages)],
                    check=True, stdout=subprocess.DEVNULL)
 
 

@@ -1,6 +1,6 @@
-"""`pyreg load` and `pyreg save`: which kind of input is this (docker-archive
-tar, OCI archive tar, OCI layout directory), and how its names map to the
-store's full references."""
+"""`pyreg load`: which kind of input is this (docker-archive tar, OCI archive
+tar, OCI layout directory), and how its names map to the store's full
+references. (`pyreg save` writes docker-archives: docker_archive.py.)"""
 from __future__ import annotations
 
 import asyncio
@@ -14,13 +14,12 @@ from ocispec.descriptor import Descriptor
 from ocispec.layout import REF_NAME, OciLayout
 
 from .copy import copy_image
-from .docker_archive import ArchiveError, load_docker_archive, save_docker_archive
-from .endpoints import LayoutDest, LayoutSource
+from .copy_ends import LayoutDest, LayoutSource
+from .docker_archive import load_docker_archive
+from .errors import ArchiveError
 from .store import LocalStore, normalize_ref_name
 
 CONTAINERD_NAME = "io.containerd.image.name"
-
-__all__ = ["load_any", "save_docker_archive", "ArchiveError", "name_for", "safe_extract_layout"]
 
 
 def load_any(store: LocalStore, path: str) -> list[str]:
@@ -30,7 +29,7 @@ def load_any(store: LocalStore, path: str) -> list[str]:
             raise ArchiveError(f"{path} is a directory but not an OCI layout (no oci-layout file)")
         return load_oci_layout(store, OciLayout(source), source.name)
     if not source.is_file():
-        raise FileNotFoundError(f"{path}: no such file or directory")
+        raise ArchiveError(f"{path}: no such file or directory")
     try:
         with tarfile.open(source, "r:*") as tar:
             names = set(n.removeprefix("./") for n in tar.getnames())

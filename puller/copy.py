@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from ocispec.descriptor import Descriptor, Platform
 from ocispec.manifest import Manifest
 
+from .errors import CorruptImage, NoMatchingPlatform
 from .progress import Progress
 from .store import pick_platform
-from .transport import RegistryError
 
 
 @dataclass(frozen=True)
@@ -34,16 +34,16 @@ async def _images_of(source, top: Manifest, platform: Platform | None) -> tuple[
     if platform is not None:
         try:
             chosen = pick_platform(top, platform)
-        except LookupError as err:
-            raise RegistryError(f"{source.describe()}: {err}") from None
+        except NoMatchingPlatform as err:
+            raise NoMatchingPlatform(f"{source.describe()}: {err}") from None
         child = await source.manifest(chosen)
         if child.is_index:
-            raise RegistryError(f"{source.describe()}: nested index for {platform} is not supported")
+            raise CorruptImage(f"{source.describe()}: nested index for {platform} is not supported")
         return child, [(chosen, child)]
     children = await asyncio.gather(*(source.manifest(d) for d in top.manifests))
     nested = [c for c in children if c.is_index]
     if nested:
-        raise RegistryError(f"{source.describe()}: nested indexes are not supported")
+        raise CorruptImage(f"{source.describe()}: nested indexes are not supported")
     return top, list(zip(top.manifests, children))
 
 

@@ -15,12 +15,10 @@ from pathlib import Path
 
 from ocispec.layout import write_atomic
 
+from .errors import CredentialError
+
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", DOCKER_HUB_KEY}
-
-
-class CredentialError(Exception):
-    """The config file or a credential helper failed; the message says how."""
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,12 @@ from ocispec.descriptor import Descriptor
 from ocispec.digest import Digest, Verifier
 from ocispec.errors import OciError
 
+from .errors import ArchiveError
 from .listing import split_name
 from .store import LocalStore, normalize_ref_name
 
 CHUNK = 1024 * 1024
 DOCKER_LAYER_PLAIN = "application/vnd.docker.image.rootfs.diff.tar"
-
-
-class ArchiveError(ValueError):
-    """An archive is malformed or cannot be written; the message says which part."""
 
 
 def _decompressed(path: Path, media_type: str):

@@ -1,67 +1,97 @@
-"""One readable line for every failure a user can cause or meet: a bad name,
-a wrong password, a broken registry, a full disk. None means "a bug": the
-CLI lets those through to its last line of defence."""
+"""Every failure of the client, under one base. Each message is one line
+that a person can act on; the command line prints it and nothing else, so
+nothing here formats for a terminal.
+
+Standard library and ocispec only: every other module of the client imports
+this one, and it imports none of them.
+
+Two classes keep a second, built-in base for callers outside the client that
+catch by built-in type (the runtime's image lookup catches LookupError and
+ValueError): ImageNotFound and NoMatchingPlatform are LookupErrors,
+InvalidReference and CorruptImage ValueErrors.
+"""
 from __future__ import annotations
 
+import contextlib
 import errno
+from typing import Iterator
 
-from ocispec.errors import OciError
+from ocispec.errors import ErrorCode
 
 
 class PullerError(Exception):
-    """Base of the client's own failures. When one is raised inside a request
-    body (a source failing verification, say), the transport re-raises it
-    rather than mistaking it for a network error worth retrying."""
+    """Base of the client's failures; str() is the line to show."""
+
+
+class RegistryError(PullerError):
+    """A registry said no, answered nonsense, or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None, code: ErrorCode | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class Unreachable(RegistryError):
+    """The network failed on the way to a registry (refused, reset, timed out)."""
 
 
 class Interrupted(PullerError):
-    """A download broke off; what arrived stays in ingest/ to resume from."""
+    """A transfer broke off; what arrived stays in ingest/ to resume from."""
 
 
-def own_failure(err: BaseException) -> PullerError | None:
-    """The PullerError behind a library's wrapper exception, if any."""
-    seen = 0
-    while err is not None and seen < 10:
-        if isinstance(err, PullerError):
-            return err
-        err, seen = err.__cause__ or err.__context__, seen + 1
-    return None
+class BlobMismatch(PullerError):
+    """Bytes did not match their descriptor (digest or size); nothing was stored."""
+
+    def __init__(self, message: str, resumed: bool = False):
+        super().__init__(message)
+        self.resumed = resumed
 
 
-def user_message(err: BaseException) -> str | None:
-    from .credentials import CredentialError
-    from .layout_io import BlobMismatch
-    from .store import ImageNotFound
-    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+class CredentialError(PullerError):
+    """docker's config.json or a credential helper failed; the message says how."""
+
+
+class ArchiveError(PullerError):
+    """An archive is malformed or cannot be written; the message says which part."""
+
+
+class InvalidReference(PullerError, ValueError):
+    """A name or location the user typed does not parse."""
+
+
+class ImageNotFound(PullerError, LookupError):
+    """No image answers to the name the user gave (the local store, a layout)."""
+
+
+class NoMatchingPlatform(PullerError, LookupError):
+    """An index has no image for the platform asked for."""
+
+
+class CorruptImage(PullerError, ValueError):
+    """Content in the local store or a layout does not verify or parse."""
+
+
+class LocalFailure(PullerError):
+    """A local file could not be read or written: a full disk, a permission."""
+
+
+def _local_message(err: OSError) -> str:
+    if err.errno == errno.ENOSPC:
         return "no space left on device (partial downloads are kept in the store's ingest/)"
-    if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"permission denied: {err.filename or err}"
-    if isinstance(err, (CredentialError, BlobMismatch, Interrupted, ImageNotFound, LookupError)):
-        return _first_line(err)
-    if isinstance(err, OciError):
-        return f"{err.code.code}: {err.message}"
-    if isinstance(err, OSError) and err.strerror and err.filename:
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied: {err.filename or err.strerror}"
+    if err.strerror and err.filename:
         return f"{err.filename}: {err.strerror.lower()}"
-    if isinstance(err, ValueError):
-        return _first_line(err)
-    return _transport_message(err)
+    return str(err) or type(err).__name__
 
 
-def _transport_message(err: BaseException) -> str | None:
+@contextlib.contextmanager
+def local_failures() -> Iterator[None]:
+    """Around a verb: an OSError that reaches here came from a local file
+    (the HTTP layer turns network ones into RegistryError), so it becomes a
+    LocalFailure that says which file and what went wrong."""
     try:
-        from .transport import RegistryError
-    except ImportError:
-        return None
-    if isinstance(err, RegistryError):
-        return _first_line(err)
-    import asyncio
-    import aiohttp
-    if isinstance(err, (aiohttp.ClientError, asyncio.TimeoutError)):
-        return f"network error: {_first_line(err)}"
-    return None
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    text = text.strip()
-    return text.splitlines()[0] if text else type(err).__name__
+        yield
+    except OSError as err:
+        raise LocalFailure(_local_message(err)) from err

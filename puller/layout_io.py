@@ -7,39 +7,23 @@ import asyncio
 import contextlib
 import fcntl
 import os
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from ocispec.descriptor import Descriptor
 from ocispec.digest import Verifier
 from ocispec.errors import OciError
 from ocispec.layout import OciLayout
 
-from .errors import Interrupted, PullerError
-from .fastget import SocketBody, in_io_thread
+from .errors import BlobMismatch, Interrupted
+from .streams import BlobStream
 
 CHUNK = 4 * 1024 * 1024
-BATCH = 4 * 1024 * 1024
 RESUME_ATTEMPTS = 4
 EARLY_SYNC = 32 * 1024 * 1024
 
-# open_blob(descriptor, offset) -> (offset the stream really starts at, chunks)
-Opener = Callable[[Descriptor, int], Awaitable[tuple[int, AsyncIterator[bytes]]]]
+# open_blob(descriptor, offset) -> (offset the stream really starts at, stream)
+Opener = Callable[[Descriptor, int], Awaitable[tuple[int, BlobStream]]]
 Advance = Callable[[int], None]
-
-
-class BlobMismatch(PullerError):
-    """Downloaded bytes did not match the descriptor; nothing was stored."""
-
-    def __init__(self, message: str, resumed: bool = False):
-        super().__init__(message)
-        self.resumed = resumed
-
-
-async def read_file_chunks(path: os.PathLike, offset: int = 0) -> AsyncIterator[bytes]:
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        while chunk := handle.read(CHUNK):
-            yield chunk
 
 
 def _open_locked_partial(layout: OciLayout, descriptor: Descriptor):
@@ -74,18 +58,6 @@ def _rehash_prefix(handle, verifier: Verifier, size: int) -> None:
             break
         verifier.update(chunk)
         remaining -= len(chunk)
-
-
-def _write_and_hash(handle, verifier: Verifier, chunks: list[bytes], sync: bool = False) -> None:
-    before = verifier.size
-    for chunk in chunks:
-        handle.write(chunk)
-        verifier.update(chunk)
-    if sync and before // EARLY_SYNC != verifier.size // EARLY_SYNC:
-        # push data to disk while the download goes on, so that the final
-        # fsync (before the rename) has little left to wait for
-        handle.flush()
-        os.fdatasync(handle.fileno())
 
 
 async def ingest_blob(layout: OciLayout, descriptor: Descriptor, open_blob: Opener,
@@ -137,21 +109,22 @@ async def _fill(layout, descriptor, open_blob, advance, path, handle, sync) -> s
         handle.truncate(0)
         size = 0
     verifier = Verifier(descriptor.digest, descriptor.size)
+    stream = None  # none when a complete partial from an earlier run is only verified
     if size < descriptor.size or descriptor.size == 0:
-        start, chunks = await open_blob(descriptor, size)
+        start, stream = await open_blob(descriptor, size)
         if start != size:
             handle.truncate(start)
             size = start
-    else:
-        chunks = _nothing()  # a complete partial from an earlier run: just verify it
-    if size:
-        await asyncio.to_thread(_rehash_prefix, handle, verifier, size)
-    handle.seek(size)
-    advance(size)
-    if isinstance(chunks, SocketBody):
-        await _pump(handle, verifier, chunks, advance, sync)
-    else:
-        await _stream_into(handle, verifier, chunks, advance, sync)
+    try:
+        if size:
+            await asyncio.to_thread(_rehash_prefix, handle, verifier, size)
+        handle.seek(size)
+        advance(size)
+        if stream is not None:
+            await _pump(handle, verifier, stream, advance, sync)
+    finally:
+        if stream is not None:
+            stream.close()  # read to its end already, unless something failed
     handle.flush()
     try:
         verifier.verify()
@@ -161,40 +134,6 @@ async def _fill(layout, descriptor, open_blob, advance, path, handle, sync) -> s
         await asyncio.to_thread(os.fsync, handle.fileno())
     layout.commit_blob(path, descriptor.digest)
     return "resumed" if size else "pulled"
-
-
-async def _nothing() -> AsyncIterator[bytes]:
-    return
-    yield b""
-
-
-async def _pump(handle, verifier: Verifier, body: SocketBody, advance, sync: bool) -> None:
-    """Socket to file in one worker thread (fastget): the bytes never visit
-    the event loop, which only hears about progress."""
-    if verifier.size + body.remaining > verifier.expected_size:
-        body.close()
-        raise BlobMismatch(f"blob {verifier.expected}: registry sends more than the "
-                           f"{verifier.expected_size} bytes its descriptor says")
-    syncer = _SyncBehind(handle.fileno(), sync)
-
-    def progress(count: int) -> None:
-        advance(count)
-        syncer.wrote(count)
-
-    loop = asyncio.get_running_loop()
-    pumping = asyncio.ensure_future(
-        in_io_thread(body.pump_into, handle, verifier,
-                     lambda count: loop.call_soon_threadsafe(progress, count)))
-    try:
-        await asyncio.shield(pumping)
-    except asyncio.CancelledError:
-        body.abort()  # the file must not be closed under the writer: let it stop first
-        await asyncio.wait([pumping])
-        raise
-    finally:
-        if pumping.done():
-            body.close()
-        await syncer.settle()
 
 
 class _SyncBehind:
@@ -221,35 +160,20 @@ class _SyncBehind:
             await asyncio.gather(self.running, return_exceptions=True)
 
 
-async def _stream_into(handle, verifier: Verifier, chunks: AsyncIterator[bytes], advance,
-                       sync: bool = True) -> None:
-    """Hash and write in a worker thread (hashlib and write release the GIL)
-    while the event loop keeps reading the socket."""
-    batch: list[bytes] = []
-    batched = 0
-    pending: asyncio.Future | None = None
-    received = verifier.size  # the resumed prefix
+async def _pump(handle, verifier: Verifier, stream: BlobStream, advance: Advance,
+                sync: bool) -> None:
+    """Stream to file in one I/O thread (a socket's bytes never visit the
+    event loop, which only hears about progress), flushed to disk behind."""
+    syncer = _SyncBehind(handle.fileno(), sync)
+
+    def progress(count: int) -> None:
+        advance(count)
+        syncer.wrote(count)
+
     try:
-        async for chunk in chunks:
-            received += len(chunk)
-            if verifier.expected_size is not None and received > verifier.expected_size:
-                raise BlobMismatch(f"blob {verifier.expected}: registry sent more than the "
-                                   f"{verifier.expected_size} bytes its descriptor says")
-            batch.append(chunk)
-            batched += len(chunk)
-            if batched >= BATCH:
-                if pending is not None:
-                    await pending
-                pending = asyncio.ensure_future(
-                    asyncio.to_thread(_write_and_hash, handle, verifier, batch, sync))
-                advance(batched)
-                batch, batched = [], 0
+        await stream.pump_into(handle, verifier, progress)
     finally:
-        if pending is not None:
-            await pending  # never close the file under a running writer
-        # what arrived before a break is a valid prefix: keep it to resume from
-        _write_and_hash(handle, verifier, batch)
-        advance(batched)
+        await syncer.settle()
 
 
 def write_small_blob(layout: OciLayout, data: bytes, descriptor: Descriptor) -> None:

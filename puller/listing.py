@@ -4,10 +4,10 @@ from __future__ import annotations
 import contextlib
 import json
 
-from ocispec.errors import OciError
 from ocispec.reference import Reference
 
-from .store import ImageNotFound, LocalStore
+from .errors import PullerError
+from .store import LocalStore
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -28,7 +28,7 @@ def image_rows(store: LocalStore) -> list[tuple[str, str, str, str, int]]:
     for entry in store.images():
         repository, tag = split_name(entry.name)
         image_id, size = "", entry.descriptor.size
-        with contextlib.suppress(ImageNotFound, LookupError, OciError, ValueError):
+        with contextlib.suppress(PullerError):  # a broken image still gets its row
             descriptor, manifest, _ = store.resolve_image(entry.name)
             image_id = manifest.config.digest.encoded[:12]
             size = sum(b.size for b in manifest.blob_references()) + descriptor.size

@@ -18,10 +18,11 @@ from typing import AsyncIterator
 from ocispec.layout import OciLayout
 from ocispec.reference import Reference
 
-from .endpoints import LayoutDest, LayoutSource, RegistryDest, RegistrySource
+from .copy_ends import LayoutDest, LayoutSource, RegistryDest, RegistrySource
+from .errors import ImageNotFound, InvalidReference
+from .http.transport import Transport
 from .remote import RemoteRepository
-from .store import LocalStore
-from .transport import RegistryError, Transport
+from .store import LocalStore, normalize_ref_name
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,12 @@ def parse_location(text: str) -> Location:
         path, _, ref = text[len("docker-archive:"):].partition(":")
         return Location("docker-archive", path, ref)
     if text.startswith("oci-archive:") or text.startswith("dir:"):
-        raise RegistryError(f"transport of {text!r} is not supported (use oci:, docker-archive: "
-                            "or docker://)")
+        raise InvalidReference(f"transport of {text!r} is not supported (use oci:, docker-archive: "
+                               "or docker://)")
     try:
         return Location("docker", reference=Reference.parse(text.removeprefix("docker://")))
     except ValueError as err:
-        raise RegistryError(str(err)) from None
+        raise InvalidReference(str(err)) from None
 
 
 def _scratch(work_dir) -> tempfile.TemporaryDirectory:
@@ -62,7 +63,7 @@ async def open_source(text: str, transport: Transport, work_dir) -> AsyncIterato
     elif location.kind == "oci":
         layout = OciLayout(location.path)
         if not layout.exists():
-            raise RegistryError(f"{location.path} is not an OCI layout")
+            raise ImageNotFound(f"{location.path} is not an OCI layout")
         yield LayoutSource(layout, location.name)
     else:
         from .docker_archive import load_docker_archive
@@ -96,9 +97,9 @@ async def open_destination(text: str, transport: Transport, work_dir) -> AsyncIt
         yield LayoutDest(OciLayout(location.path), location.name or "latest")
     else:
         if not location.name:
-            raise RegistryError("docker-archive destination needs a name: docker-archive:FILE:REF")
+            raise InvalidReference("docker-archive destination needs a name: docker-archive:FILE:REF")
         with _scratch(work_dir) as scratch:
-            dest = ArchiveDest(Path(scratch), str(Reference.parse(location.name)))
+            dest = ArchiveDest(Path(scratch), normalize_ref_name(location.name))
             yield dest
             dest.save(location.path)
 

@@ -1,5 +1,7 @@
-"""What the image verbs do, as async functions over typed values. The CLI
-module parses arguments into these calls and prints their results."""
+"""What the image verbs do, as functions over typed values: the client's
+face to the command line, which parses arguments into these calls and
+prints their results. Every failure below is a PullerError (local_failures
+turns what a local file raises into one)."""
 from __future__ import annotations
 
 import contextlib
@@ -10,12 +12,15 @@ from ocispec.descriptor import Platform
 from ocispec.reference import DOCKER_HUB, DOCKER_HUB_API, Reference
 
 from .copy import CopyResult, copy_image
-from .credentials import Credentials, store_credentials
-from .endpoints import LayoutDest, LayoutSource, RegistryDest, RegistrySource
+from .copy_ends import LayoutDest, LayoutSource, RegistryDest, RegistrySource
+from .credentials import Credentials, erase_credentials, store_credentials
+from .errors import InvalidReference, RegistryError, local_failures
+from .http.transport import Transport, raise_for_status
 from .progress import Progress
-from .remote import MAX_CONFIG_BYTES, RemoteRepository
+from .remote import RemoteRepository
 from .store import LocalStore, host_platform_value, pick_platform
-from .transport import RegistryError, Transport, raise_for_status
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,30 +34,45 @@ def parse_reference(text: str) -> Reference:
     try:
         return Reference.parse(text)
     except ValueError as err:
-        raise RegistryError(str(err)) from None
+        raise InvalidReference(str(err)) from None
 
+
+# with a registry
 
 async def pull(store: LocalStore, text: str, transport: Transport, options: PullOptions,
                progress: Progress) -> CopyResult:
     reference = parse_reference(text)
-    store.init()
-    source = RegistrySource(RemoteRepository(transport, reference))
-    dest = LayoutDest(store.layout, str(reference))
-    platform = None if options.all_platforms else (options.platform or host_platform_value())
-    with store.pinned():
-        return await copy_image(source, dest, platform=platform, jobs=options.jobs, progress=progress)
+    with local_failures():
+        store.init()
+        source = RegistrySource(RemoteRepository(transport, reference))
+        dest = LayoutDest(store.layout, str(reference))
+        platform = None if options.all_platforms else (options.platform or host_platform_value())
+        with store.pinned():
+            return await copy_image(source, dest, platform=platform, jobs=options.jobs,
+                                    progress=progress)
 
 
 async def push(store: LocalStore, text: str, dest_text: str | None, transport: Transport,
                jobs: int, progress: Progress) -> tuple[Reference, CopyResult]:
-    entry = store.find(text)
-    target = parse_reference(dest_text or entry.name)
-    origin = None
-    with contextlib.suppress(ValueError):
-        origin = Reference.parse(entry.name)
-    source = LayoutSource(store.layout, entry.name, entry.descriptor, origin)
-    dest = RegistryDest(RemoteRepository(transport, target))
-    return target, await copy_image(source, dest, platform=None, jobs=jobs, progress=progress)
+    with local_failures():
+        entry = store.find(text)
+        target = parse_reference(dest_text or entry.name)
+        origin = None
+        with contextlib.suppress(ValueError):
+            origin = Reference.parse(entry.name)
+        source = LayoutSource(store.layout, entry.name, entry.descriptor, origin)
+        dest = RegistryDest(RemoteRepository(transport, target))
+        return target, await copy_image(source, dest, platform=None, jobs=jobs, progress=progress)
+
+
+async def copy(source_text: str, dest_text: str, transport: Transport, platform: Platform | None,
+               jobs: int, progress: Progress, work_dir) -> CopyResult:
+    from .locations import open_destination, open_source
+    with local_failures():
+        async with open_source(source_text, transport, work_dir) as source:
+            async with open_destination(dest_text, transport, work_dir) as dest:
+                return await copy_image(source, dest, platform=platform, jobs=jobs,
+                                        progress=progress)
 
 
 async def inspect_remote(text: str, transport: Transport, platform: Platform | None) -> dict:
@@ -69,16 +89,16 @@ async def inspect_remote(text: str, transport: Transport, platform: Platform | N
         manifest = await repo.get_manifest(str(child.digest), child.digest)
         out["PlatformDigest"] = str(manifest.digest)
     if manifest.config is not None:
-        if manifest.config.size > MAX_CONFIG_BYTES:
-            raise RegistryError(f"config of {reference} is implausibly large ({manifest.config.size} bytes)")
-        chunks = [c async for c in repo.blob_chunks(manifest.config)]
-        out["Config"] = json.loads(b"".join(chunks))
+        raw = await repo.read_blob(manifest.config, MAX_CONFIG_BYTES)
+        try:
+            out["Config"] = json.loads(raw)
+        except ValueError:
+            raise RegistryError(f"config of {reference} is not JSON") from None
     return out
 
 
 async def list_tags(text: str, transport: Transport) -> list[str]:
-    reference = parse_reference(text)
-    return await RemoteRepository(transport, reference).list_tags()
+    return await RemoteRepository(transport, parse_reference(text)).list_tags()
 
 
 async def delete_remote(text: str, transport: Transport) -> str:
@@ -96,19 +116,51 @@ async def delete_remote(text: str, transport: Transport) -> str:
 async def login(host: str, credentials: Credentials, transport: Transport) -> None:
     """Check the credentials against the registry, then store them."""
     api_host = DOCKER_HUB_API if host == DOCKER_HUB else host
-    transport.host_auth(api_host).credentials = credentials
-    response = await transport.request("GET", api_host, "/v2/")
-    async with response:
+    transport.auth.use_credentials(api_host, credentials)
+    async with await transport.request("GET", api_host, "/v2/") as response:
         if response.status == 401:
             raise RegistryError(f"login to {host} failed: wrong username or password")
         await raise_for_status(response, f"login to {host}")
-    store_credentials(host, credentials)
+    with local_failures():
+        store_credentials(host, credentials)
 
 
-async def copy(source_text: str, dest_text: str, transport: Transport, platform: Platform | None,
-               jobs: int, progress: Progress, work_dir) -> CopyResult:
-    from .locations import open_destination, open_source
-    async with open_source(source_text, transport, work_dir) as source:
-        async with open_destination(dest_text, transport, work_dir) as dest:
-            return await copy_image(source, dest, platform=platform, jobs=jobs, progress=progress)
+def logout(host: str) -> bool:
+    with local_failures():
+        return erase_credentials(host)
 
+
+# with the local store
+
+def tag(store: LocalStore, source_text: str, target_text: str) -> str:
+    with local_failures():
+        return store.tag(source_text, target_text)
+
+
+def remove(store: LocalStore, text: str) -> tuple[str, int]:
+    with local_failures():
+        return store.remove(text)
+
+
+def images(store: LocalStore) -> list[tuple[str, str, str, str, int]]:
+    from .listing import image_rows
+    with local_failures():
+        return image_rows(store)
+
+
+def inspect_local(store: LocalStore, text: str) -> dict:
+    from .listing import inspect_local as inspect
+    with local_failures():
+        return inspect(store, text)
+
+
+def save(store: LocalStore, texts: list[str], output: str) -> int:
+    from .docker_archive import save_docker_archive
+    with local_failures():
+        return save_docker_archive(store, texts, output)
+
+
+def load(store: LocalStore, path: str) -> list[str]:
+    from .archive import load_any
+    with local_failures():
+        return load_any(store, path)

@@ -1,7 +1,7 @@
 """The local image store: an OCI image layout at `<root>/images`.
 
-Standard library only: the runtime imports this to find an image's manifest,
-config and layers, and `pyreg run` must start without loading aiohttp.
+Standard library, ocispec and puller.errors only: the runtime imports this to
+find an image's manifest, config and layers, and `pyreg run` must start fast.
 
 index.json names every image by its full normalized reference
 (`docker.io/library/busybox:latest`) in the `org.opencontainers.image.ref.name`
@@ -24,14 +24,12 @@ from ocispec.layout import REF_NAME, OciLayout
 from ocispec.manifest import Manifest, parse_manifest
 from ocispec.reference import Reference
 
+from .errors import CorruptImage, ImageNotFound, InvalidReference, NoMatchingPlatform
+
 _MACHINE_TO_ARCH = {"x86_64": ("amd64", ""), "amd64": ("amd64", ""), "aarch64": ("arm64", "v8"),
                     "arm64": ("arm64", "v8"), "armv7l": ("arm", "v7"), "armv6l": ("arm", "v6"),
                     "i386": ("386", ""), "i686": ("386", ""), "ppc64le": ("ppc64le", ""),
                     "s390x": ("s390x", ""), "riscv64": ("riscv64", "")}
-
-
-class ImageNotFound(LookupError):
-    """No image in the local store answers to the name the user gave."""
 
 
 def host_platform_value() -> Platform:
@@ -53,7 +51,7 @@ def platform_matches(wanted: Platform, offered: Platform | None) -> bool:
 
 
 def pick_platform(index: Manifest, wanted: Platform) -> Descriptor:
-    """The index entry for `wanted`; raises LookupError listing what exists."""
+    """The index entry for `wanted`; raises NoMatchingPlatform listing what exists."""
     exact = [c for c in index.manifests if c.platform is not None and c.platform.os == wanted.os
              and c.platform.architecture == wanted.architecture and c.platform.variant == wanted.variant]
     if exact:
@@ -62,7 +60,7 @@ def pick_platform(index: Manifest, wanted: Platform) -> Descriptor:
         if platform_matches(wanted, child.platform):
             return child
     offered = ", ".join(str(c.platform) for c in index.manifests if c.platform) or "none"
-    raise LookupError(f"no image for platform {wanted} (available: {offered})")
+    raise NoMatchingPlatform(f"no image for platform {wanted} (available: {offered})")
 
 
 @dataclass(frozen=True)
@@ -74,8 +72,11 @@ class ImageEntry:
 
 def normalize_ref_name(text: str) -> str:
     """The index.json name a user's reference stands for: `busybox` means
-    `docker.io/library/busybox:latest`. Raises ValueError for a bad reference."""
-    return str(Reference.parse(text))
+    `docker.io/library/busybox:latest`. Raises InvalidReference (a ValueError)."""
+    try:
+        return str(Reference.parse(text))
+    except ValueError as err:
+        raise InvalidReference(str(err)) from None
 
 
 class LocalStore:
@@ -118,7 +119,7 @@ class LocalStore:
             if entry.descriptor.digest.encoded.startswith(hex_prefix):
                 return entry
         for entry in entries:
-            with contextlib.suppress(OciError, ImageNotFound, LookupError, OSError, ValueError):
+            with contextlib.suppress(ImageNotFound, NoMatchingPlatform, CorruptImage, OSError):
                 _, _, config_descriptor = self._image_manifest(entry.descriptor)
                 if config_descriptor.digest.encoded.startswith(hex_prefix):
                     return entry
@@ -129,7 +130,10 @@ class LocalStore:
             raw = self.layout.read_blob(descriptor.digest)
         except FileNotFoundError:
             raise ImageNotFound(f"manifest {descriptor.digest} is missing from the store") from None
-        return parse_manifest(raw, descriptor.media_type, descriptor.digest)
+        try:
+            return parse_manifest(raw, descriptor.media_type, descriptor.digest)
+        except OciError as err:
+            raise CorruptImage(f"manifest {descriptor.digest} in the store: {err.message}") from None
 
     def _image_manifest(self, descriptor: Descriptor,
                         wanted: Platform | None = None) -> tuple[Descriptor, Manifest, Descriptor]:
@@ -151,6 +155,8 @@ class LocalStore:
             config = json.loads(self.layout.read_blob(config_descriptor.digest))
         except FileNotFoundError:
             raise ImageNotFound(f"config {config_descriptor.digest} is missing from the store") from None
+        except ValueError:
+            raise CorruptImage(f"config {config_descriptor.digest} in the store is not JSON") from None
         return descriptor, manifest, config
 
     def layer_path(self, digest: Digest) -> Path:
@@ -213,7 +219,7 @@ class LocalStore:
                 continue
             seen.add(descriptor.digest)
             if descriptor.media_type.endswith("json") and self.layout.has_blob(descriptor.digest):
-                with contextlib.suppress(OciError):
+                with contextlib.suppress(CorruptImage):
                     manifest = self.read_manifest(descriptor)
                     pending.extend(manifest.manifests + manifest.blob_references())
                     if manifest.subject is not None:

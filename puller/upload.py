@@ -1,22 +1,31 @@
-"""Blob uploads to a registry: cross-repository mount when possible, one
-monolithic PUT for small blobs, chunked PATCHes (streamed, never read whole)
-for large ones."""
+"""How a blob gets into a registry: mounted across repositories when
+possible, else POST a session, PATCH the bytes (a local file by sendfile,
+or a stream in pieces of PATCH_SIZE, never read whole), PUT the digest.
+
+The bytes go in PATCHes, not in the final PUT, so that the registry has
+acknowledged them before the commit: Distribution 2.8.2 cancels a session
+(DELETE) only with the Location of its last acknowledged piece, and a
+commit whose digest it refuses must be cancelled. An upload that fails is
+cancelled; one that met a network failure starts over in a new session."""
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import AsyncIterator, Callable
-from urllib.parse import urlencode
 
 from ocispec.descriptor import Descriptor
-from ocispec.errors import ErrorCode
+from ocispec.digest import Digest
 
-from .auth import pull_scope
+from .errors import BlobMismatch, Unreachable
+from .http.request import FileBody, StreamBody
 from .remote import RemoteRepository
-from .transport import RegistryError, raise_for_status
 
-MONOLITHIC_LIMIT = 8 * 1024 * 1024
 PATCH_SIZE = 128 * 1024 * 1024
+UPLOAD_ATTEMPTS = 3
+CANCEL_TIMEOUT = 10
 
 Advance = Callable[[int], None]
+Chunks = Callable[[], AsyncIterator[bytes]]
 
 
 class ChunkFeeder:
@@ -26,102 +35,106 @@ class ChunkFeeder:
         self._chunks = chunks.__aiter__()
         self._left = b""
 
-    async def take(self, count: int, advance: Advance) -> AsyncIterator[bytes]:
+    async def take(self, count: int) -> AsyncIterator[bytes]:
         while count > 0:
             if not self._left:
                 try:
                     self._left = await self._chunks.__anext__()
                 except StopAsyncIteration:
-                    raise RegistryError("blob source ended early") from None
+                    raise BlobMismatch("blob source ended before its descriptor's size") from None
             piece, self._left = self._left[:count], self._left[count:]
             count -= len(piece)
-            advance(len(piece))
             yield piece
 
     async def drain(self) -> None:
         """Run the source to its end, so that a verifying source checks its digest."""
         async for chunk in self._chunks:
             if chunk:
-                raise RegistryError("blob source is longer than its descriptor says")
+                raise BlobMismatch("blob source is longer than its descriptor says")
 
 
-async def try_mount(repo: RemoteRepository, descriptor: Descriptor, origin: str) -> str | None:
-    """Ask the registry to link a blob from `origin` (same host). None when
-    mounted, else the upload Location it opened instead."""
-    query = urlencode({"mount": str(descriptor.digest), "from": origin})
-    response = await repo.transport.request(
-        "POST", repo.host, f"/v2/{repo.name}/blobs/uploads/?{query}",
-        scopes=(*repo.push_scopes, pull_scope(origin)), headers={"Content-Length": "0"})
-    async with response:
-        if response.status == 201:
-            return None
-        await raise_for_status(response, f"mounting {descriptor.digest} into {repo.name}")
-        return _location(response)
-
-
-async def start_upload(repo: RemoteRepository) -> str:
-    response = await repo.transport.request("POST", repo.host, f"/v2/{repo.name}/blobs/uploads/",
-                                            scopes=repo.push_scopes, headers={"Content-Length": "0"})
-    async with response:
-        await raise_for_status(response, f"starting an upload to {repo.name}")
-        return _location(response)
-
-
-def _location(response) -> str:
-    location = response.headers.get("Location")
-    if response.status != 202 or not location:
-        raise RegistryError(f"registry answered an upload start with {response.status} "
-                            "and no Location", response.status, ErrorCode.BLOB_UPLOAD_INVALID)
-    return location
-
-
-def _with_query(location: str, **params: str) -> str:
-    return location + ("&" if "?" in location else "?") + urlencode(params)
-
-
-async def upload_blob(repo: RemoteRepository, descriptor: Descriptor,
-                      chunks: Callable[[], AsyncIterator[bytes]], advance: Advance,
-                      mount_from: str | None = None) -> str:
+async def upload_blob(repo: RemoteRepository, descriptor: Descriptor, *, file: Path | None,
+                      chunks: Chunks, advance: Advance, mount_from: str | None = None) -> str:
     """Put one blob into `repo`; returns how ("mounted" or "pushed")."""
-    if mount_from and mount_from != repo.name:
-        location = await try_mount(repo, descriptor, mount_from)
+    origin = mount_from if mount_from and mount_from != repo.name else None
+    attempt = 1
+    while True:
+        location = await _start(repo, descriptor.digest if origin else None, origin, advance)
         if location is None:
             advance(descriptor.size)
             return "mounted"
-    else:
-        location = await start_upload(repo)
-    if descriptor.size <= MONOLITHIC_LIMIT:
-        # streamed too; each attempt (a retry, an auth challenge) reopens the source
-        await _finish(repo, location, descriptor,
-                      lambda: ChunkFeeder(chunks()).take(descriptor.size, advance))
-        return "pushed"
-    feeder = ChunkFeeder(chunks())
-    offset = 0
-    while offset < descriptor.size:
-        count = min(PATCH_SIZE, descriptor.size - offset)
-        location = await _patch(repo, location, feeder.take(count, advance), offset, count)
-        offset += count
-    await feeder.drain()
-    await _finish(repo, location, descriptor, None)
-    return "pushed"
+        session = _Session(repo, location, advance)
+        try:
+            await session.send(descriptor, file, chunks)
+            await repo.commit_upload(session.location, descriptor.digest)
+            return "pushed"
+        except BaseException as err:
+            await session.cancel()
+            if not isinstance(err, Unreachable) or attempt == UPLOAD_ATTEMPTS:
+                raise
+        attempt += 1
 
 
-async def _patch(repo: RemoteRepository, location: str, body: AsyncIterator[bytes],
-                 offset: int, count: int) -> str:
-    headers = {"Content-Type": "application/octet-stream", "Content-Length": str(count),
-               "Content-Range": f"{offset}-{offset + count - 1}"}
-    response = await repo.transport.request("PATCH", repo.host, location, scopes=repo.push_scopes,
-                                            headers=headers, body=lambda: body, replayable=False)
-    async with response:
-        await raise_for_status(response, f"uploading to {repo.name}")
-        return response.headers.get("Location") or location
+async def _start(repo: RemoteRepository, mount: Digest | None, origin: str | None,
+                 advance: Advance) -> str | None:
+    """POST a session (see RemoteRepository.start_upload). Cancelled while
+    the registry answers, the session it opened is cancelled in turn."""
+    starting = asyncio.ensure_future(repo.start_upload(mount, origin))
+    try:
+        return await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        if await _carried_through(starting) is not None:
+            await _Session(repo, starting.result(), advance).cancel()
+        raise
 
 
-async def _finish(repo: RemoteRepository, location: str, descriptor: Descriptor, body) -> None:
-    headers = {"Content-Type": "application/octet-stream",
-               "Content-Length": str(descriptor.size if body is not None else 0)}
-    response = await repo.transport.request("PUT", repo.host,
-                                            _with_query(location, digest=str(descriptor.digest)),
-                                            scopes=repo.push_scopes, headers=headers, body=body)
-    async with response:
-        await raise_for_status(response, f"committing blob {descriptor.digest} to {repo.name}")
+async def _carried_through(task: asyncio.Future):
+    """Wait for `task` (CANCEL_TIMEOUT at most) even if this caller is
+    cancelled meanwhile; then its result, None if it failed, and the
+    cancellation, if one came, goes on."""
+    loop, cancelled = asyncio.get_running_loop(), False
+    deadline = loop.time() + CANCEL_TIMEOUT
+    while not task.done() and loop.time() < deadline:
+        try:
+            await asyncio.wait([task], timeout=deadline - loop.time())
+        except asyncio.CancelledError:
+            cancelled = True
+    if not task.done():
+        task.cancel()
+    result = None if task.cancelled() or task.exception() else task.result()
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
+
+
+class _Session:
+    """One upload session: its Location follows the registry's answers, so
+    that a cancel names the state the registry last acknowledged."""
+
+    def __init__(self, repo: RemoteRepository, location: str, advance: Advance):
+        self.repo, self.location, self.advance = repo, location, advance
+        self.acknowledged = 0
+
+    async def patch(self, body, offset: int, count: int) -> None:
+        self.location = await self.repo.patch_upload(self.location, body, offset)
+        self.acknowledged += count
+
+    async def send(self, descriptor: Descriptor, file: Path | None, chunks: Chunks) -> None:
+        """PATCH the blob's bytes: a file in one piece, a stream in PATCH_SIZE ones."""
+        if file is not None:
+            await self.patch(FileBody(file, descriptor.size, self.advance), 0, descriptor.size)
+            return
+        feeder, offset = ChunkFeeder(chunks()), 0
+        while offset < descriptor.size:
+            count = min(PATCH_SIZE, descriptor.size - offset)
+            piece = feeder.take(count)
+            await self.patch(StreamBody(lambda piece=piece: piece, count, self.advance), offset, count)
+            offset += count
+        await feeder.drain()
+
+    async def cancel(self) -> None:
+        """Best effort, bounded in time, and carried through even when the
+        copy is being cancelled (a sibling blob failed): the failure that led
+        here is what the user needs to hear about. Progress starts over."""
+        self.advance(-self.acknowledged)
+        await _carried_through(asyncio.ensure_future(self.repo.cancel_upload(self.location)))

@@ -1,6 +1,7 @@
 """Image verbs: login, logout, pull, push, tag, images, rmi, inspect, tags,
-delete, copy, save, load. Thin: parse arguments, call `puller`, print.
-aiohttp is imported only inside the handlers that talk to registries."""
+delete, copy, save, load. Thin: parse arguments, call `puller.operations`,
+print. The client's failures (puller.errors.PullerError) pass through to
+main.py, which prints them."""
 from __future__ import annotations
 
 import argparse
@@ -14,11 +15,6 @@ from pyreg_cli.main import CliError
 def _store(args):
     from puller.store import LocalStore
     return LocalStore(args.root)
-
-
-def _transport_options(args):
-    from puller.transport import TransportOptions
-    return TransportOptions(insecure=args.insecure, ca_cert=args.ca_cert)
 
 
 def _platform(text: str | None):
@@ -43,14 +39,13 @@ def _jobs(text: str) -> int:
 
 
 def run(args, make_coroutine):
-    """Run one command's coroutine in a fresh transport (uvloop when present)
-    and turn every expected failure into one line."""
+    """Run one command's coroutine with a fresh transport (uvloop when present)."""
     import asyncio
-    from puller.errors import user_message
-    from puller.transport import Transport
+    from puller.http.transport import Transport, TransportOptions
 
     async def main():
-        async with Transport(_transport_options(args)) as transport:
+        options = TransportOptions(insecure=args.insecure, ca_cert=args.ca_cert)
+        async with Transport(options) as transport:
             return await make_coroutine(transport)
 
     try:
@@ -58,14 +53,8 @@ def run(args, make_coroutine):
         runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
     except ImportError:
         runner = asyncio.Runner()
-    try:
-        with runner:
-            return runner.run(main())
-    except Exception as err:
-        message = user_message(err)
-        if message is None or getattr(args, "debug", False):
-            raise
-        raise CliError(message) from None
+    with runner:
+        return runner.run(main())
 
 
 def _progress(args):
@@ -108,12 +97,13 @@ def cmd_copy(args):
 
 
 def cmd_tag(args):
-    run_local(args, lambda: _store(args).tag(args.source, args.target))
+    from puller import operations as ops
+    ops.tag(_store(args), args.source, args.target)
 
 
 def cmd_images(args):
-    from puller.listing import image_rows
-    rows = run_local(args, lambda: image_rows(_store(args)))
+    from puller import operations as ops
+    rows = ops.images(_store(args))
     if args.quiet:
         for row in rows:
             print(row[2])
@@ -129,22 +119,22 @@ def cmd_images(args):
 
 
 def cmd_rmi(args):
+    from puller import operations as ops
     store = _store(args)
     for text in args.refs:
-        name, deleted = run_local(args, lambda: store.remove(text))
+        name, deleted = ops.remove(store, text)
         print(f"Untagged: {name}")
         if deleted:
             print(f"Deleted {deleted} unreferenced blobs")
 
 
 def cmd_inspect(args):
+    from puller import operations as ops
     if args.remote:
-        from puller import operations as ops
         platform = _platform(args.platform) if args.platform else None
         out = run(args, lambda t: ops.inspect_remote(args.ref, t, platform))
     else:
-        from puller.listing import inspect_local
-        out = run_local(args, lambda: inspect_local(_store(args), args.ref))
+        out = ops.inspect_local(_store(args), args.ref)
     print(json.dumps(out, indent=2))
 
 
@@ -175,40 +165,28 @@ def cmd_login(args):
 
 
 def cmd_logout(args):
-    from puller.credentials import erase_credentials
+    from puller import operations as ops
     host = _registry_host(args.registry)
-    removed = run_local(args, lambda: erase_credentials(host))
+    removed = ops.logout(host)
     print(f"Removing login credentials for {host}" if removed else f"Not logged in to {host}")
 
 
 def cmd_save(args):
-    from puller.archive import save_docker_archive
-    count = run_local(args, lambda: save_docker_archive(_store(args), args.refs, args.output))
+    from puller import operations as ops
+    count = ops.save(_store(args), args.refs, args.output)
     if not args.quiet:
         print(f"Saved {count} image(s) to {args.output}", file=sys.stderr)
 
 
 def cmd_load(args):
-    from puller.archive import load_any
-    for name in run_local(args, lambda: load_any(_store(args), args.input)):
+    from puller import operations as ops
+    for name in ops.load(_store(args), args.input):
         print(f"Loaded image: {name}")
 
 
 def _registry_host(text: str) -> str:
     host = text.split("://", 1)[-1].split("/", 1)[0]
     return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
-
-
-def run_local(args, action):
-    """Local store operations: same one-line error handling, no event loop."""
-    from puller.errors import user_message
-    try:
-        return action()
-    except Exception as err:
-        message = user_message(err)
-        if message is None or getattr(args, "debug", False):
-            raise
-        raise CliError(message) from None
 
 
 def _transport_flags(parser) -> None:

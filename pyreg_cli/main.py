@@ -78,6 +78,15 @@ def one_line(err: BaseException) -> str:
     return text
 
 
+def is_client_failure(err: BaseException) -> bool:
+    """Whether `err` is one of the client's failures (puller.errors.PullerError),
+    whose message is the line to show. Asked of sys.modules rather than by an
+    import: a command that never loaded the client cannot have raised one,
+    and `pyreg run` does not pay for loading it."""
+    errors = sys.modules.get("puller.errors")
+    return errors is not None and isinstance(err, errors.PullerError)
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
@@ -98,10 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 141
-    except Exception as err:  # the last line of defence: one readable line
+    except Exception as err:
         if debug:
             raise
-        print(f"pyreg: {one_line(err)}", file=sys.stderr)
+        # a client failure's message is the line to show; anything else is a
+        # bug, and the last line of defence still makes it one readable line
+        print(f"pyreg: {err if is_client_failure(err) else one_line(err)}", file=sys.stderr)
         return 1
 
 

@@ -13,7 +13,8 @@ FORBIDDEN = {
     "ocispec": PROJECT_PACKAGES - {"ocispec"},
     "storage_backends": PROJECT_PACKAGES - {"storage_backends"},
     "registry": {"puller", "runtime", "builder", "pyreg_cli"},
-    "puller": {"registry", "runtime", "builder", "storage_backends", "pyreg_cli"},
+    # The client speaks HTTP itself (puller/http); aiohttp is the server's.
+    "puller": {"registry", "runtime", "builder", "storage_backends", "pyreg_cli", "aiohttp", "aiofiles"},
     # The runtime reads the local store through puller.store only, and must
     # start fast: no aiohttp, boto3 or server code.
     "runtime": {"registry", "storage_backends", "builder", "pyreg_cli", "aiohttp", "boto3", "aiofiles"},
@@ -22,7 +23,9 @@ FORBIDDEN = {
     "builder": {"registry", "storage_backends", "pyreg_cli"},
 }
 # Modules the runtime's start path loads: they must stay light.
-LIGHT_MODULES = ["puller/store.py"]
+LIGHT_MODULES = ["puller/store.py", "puller/errors.py"]
+# Packages whose files import each other only downward: no circles.
+ACYCLIC_PACKAGES = ["puller"]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -72,3 +75,45 @@ def test_runtime_path_modules_are_light(relative):
         pytest.fail(f"{relative} is missing")
     heavy = top_levels(path) & {"aiohttp", "boto3", "aiofiles", "yaml"}
     assert not heavy, heavy
+
+
+def package_imports(path: Path, package: str) -> set[str]:
+    """The modules of `package` that a file imports (at any depth, lazily or
+    not: a lazy import still ties the two files together), as dotted names."""
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    if path.name == "__init__.py":
+        module = module.rsplit(".", 1)[0] + ".__init__"
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = module.rsplit(".", node.level)[0] + "." if node.level else ""
+            target = base + (node.module or "")
+            names.add(target.rstrip("."))
+            names.update(f"{target}.{alias.name}" for alias in node.names)
+    known = {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in source_files(package)}
+    return {name for name in names if name in known and not name.endswith("__init__")}
+
+
+@pytest.mark.parametrize("package", ACYCLIC_PACKAGES)
+def test_imports_inside_a_package_have_no_circles(package):
+    graph = {".".join(p.relative_to(ROOT).with_suffix("").parts): package_imports(p, package)
+             for p in source_files(package)}
+    done, path = set(), []
+
+    def visit(module: str) -> list[str] | None:
+        if module in path:
+            return path[path.index(module):] + [module]
+        if module in done:
+            return None
+        path.append(module)
+        for imported in sorted(graph.get(module, ())):
+            if circle := visit(imported):
+                return circle
+        path.pop()
+        done.add(module)
+        return None
+
+    circles = [c for c in map(visit, sorted(graph)) if c]
+    assert not circles, " -> ".join(circles[0])

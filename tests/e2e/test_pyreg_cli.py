@@ -44,23 +44,29 @@ def test_pyreg_pulls_an_image_skopeo_pushed(registry, image, tmp_path):
     assert [entry["Digest"] for entry in listed] == [digest]
 
 
-CLI_FAILURES = {
-    "missing-tag": ["pull", "{host}/e2e/cli:no-such-tag"],
-    "missing-repository": ["pull", "{host}/e2e/never-pushed:1"],
-    "bad-reference": ["pull", "{host}/UPPER//case:1"],
-    "bad-digest": ["pull", "{host}/e2e/cli@sha256:short"],
-    "nothing-listening": ["pull", "127.0.0.1:1/e2e/cli:1"],
-    "push-unknown-local-image": ["push", "localhost/not/here:1", "{host}/e2e/x:1"],
-    "inspect-remote-missing": ["inspect", "--remote", "{host}/e2e/cli:nope"],
-    "delete-missing": ["delete", "{host}/e2e/cli@sha256:" + "0" * 64],
+CLI_FAILURES = {  # the arguments, and what the one line must say
+    "missing-tag": (["pull", "{host}/e2e/cli:no-such-tag"],
+                    "manifest unknown: {host}/e2e/cli:no-such-tag not found"),
+    "missing-repository": (["pull", "{host}/e2e/never-pushed:1"],
+                           "manifest unknown: {host}/e2e/never-pushed:1 not found"),
+    "bad-reference": (["pull", "{host}/UPPER//case:1"], "bad repository name 'UPPER//case'"),
+    "bad-digest": (["pull", "{host}/e2e/cli@sha256:short"], "invalid digest"),
+    "nothing-listening": (["pull", "127.0.0.1:1/e2e/cli:1"],
+                          "cannot reach 127.0.0.1:1: connection refused"),
+    "push-unknown-local-image": (["push", "localhost/not/here:1", "{host}/e2e/x:1"],
+                                 "image 'localhost/not/here:1' not found in the local store"),
+    "inspect-remote-missing": (["inspect", "--remote", "{host}/e2e/cli:nope"],
+                               "manifest unknown: {host}/e2e/cli:nope not found"),
+    "delete-missing": (["delete", "{host}/e2e/cli@sha256:" + "0" * 64], "MANIFEST_UNKNOWN"),
 }
 
 
-@pytest.mark.parametrize("args", CLI_FAILURES.values(), ids=CLI_FAILURES.keys())
-def test_failures_are_one_readable_line(args, registry, tmp_path):
+@pytest.mark.parametrize("args, says", CLI_FAILURES.values(), ids=CLI_FAILURES.keys())
+def test_failures_are_one_readable_line(args, says, registry, tmp_path):
     result = pyreg(tmp_path / "store", *[a.format(host=registry.host) for a in args], check=False,
                    timeout=60)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("pyreg: "), result.stderr
+    assert says.format(host=registry.host) in lines[0]

@@ -70,3 +70,15 @@ def manifest_digest(layout_dir: Path, ref_name: str) -> Digest:
     descriptor = OciLayout(layout_dir).resolve(ref_name)
     assert descriptor is not None, f"{ref_name} not in {layout_dir}"
     return descriptor.digest
+
+
+def live_upload_sessions(storage_root: Path, repository: str) -> list[str]:
+    """Upload sessions a registry:2-layout storage (Distribution's or pyreg's)
+    still holds for `repository`. Distribution 2.8.2 leaves an empty
+    hashstates folder behind a cancelled session; without its `startedat`
+    and `data` the session is gone (its API answers BLOB_UPLOAD_UNKNOWN)."""
+    uploads = storage_root / "docker/registry/v2/repositories" / repository / "_uploads"
+    if not uploads.exists():
+        return []
+    return [s.name for s in uploads.iterdir()
+            if (s / "startedat").exists() or (s / "data").exists()]

@@ -1,6 +1,6 @@
 """A small real registry for client tests: an aiohttp server on 127.0.0.1
 that serves one OCI layout read-only, and can misbehave on purpose (cut a
-blob download short, answer 429/503 first, serve wrong bytes or a broken
+blob download short, send blobs chunked, answer 429/503 first, serve wrong bytes or a broken
 manifest, redirect blob downloads elsewhere, demand Bearer tokens from its
 own token endpoint). It runs in a thread so the CLI under test can run its
 own event loop."""
@@ -25,6 +25,7 @@ from tests.support.processes import free_port
 @dataclass
 class Behaviour:
     cut_after: int | None = None  # first blob GET: send this many bytes, then reset
+    chunked_blobs: bool = False  # blob bodies in chunked transfer encoding, no Content-Length
     busy_first: int = 0  # answer this many requests with busy_status first
     busy_status: int = 503
     corrupt_blobs: bool = False  # flip bytes of every blob served
@@ -109,8 +110,12 @@ class FakeRegistry:
             data = bytes(b ^ 0xFF for b in data)
         range_header = request.headers.get("Range", "")
         start = int(range_header[6:].split("-")[0]) if range_header.startswith("bytes=") else 0
-        response = web.StreamResponse(status=206 if start else 200, headers={
-            "Content-Length": str(len(data) - start), "Docker-Content-Digest": str(digest)})
+        response = web.StreamResponse(status=206 if start else 200,
+                                      headers={"Docker-Content-Digest": str(digest)})
+        if behaviour.chunked_blobs:
+            response.enable_chunked_encoding()
+        else:
+            response.content_length = len(data) - start
         if start:
             response.headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         await response.prepare(request)

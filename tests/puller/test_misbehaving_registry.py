@@ -18,11 +18,9 @@ def blob_gets(behaviour: Behaviour) -> list[dict]:
             if method == "GET" and "/blobs/" in path]
 
 
-@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-get", "aiohttp"])
-def test_interrupted_download_resumes_with_range(source, pyreg, root, monkeypatch, fast_path):
-    import puller.fastget
-    monkeypatch.setattr(puller.fastget, "ENABLED", fast_path)
-    behaviour = Behaviour(cut_after=1_000_000)
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_interrupted_download_resumes_with_range(source, pyreg, root, chunked):
+    behaviour = Behaviour(cut_after=1_000_000, chunked_blobs=chunked)
     with serve(source, behaviour) as host:
         result = pyreg("pull", f"{host}/r/img:latest")
     assert result.code == 0, result.err
@@ -201,7 +199,7 @@ def test_full_disk_is_one_line_and_names_nothing(source, tiny_disk, capsys, monk
     assert LocalStore(tiny_disk).layout.index() == []
 
 
-@pytest.mark.parametrize("size", [10_000_000, 5000], ids=["chunked", "monolithic"])
+@pytest.mark.parametrize("size", [10_000_000, 5000], ids=["many-chunks", "one-chunk"])
 def test_copy_of_corrupt_blobs_never_reaches_the_destination(tmp_path, pyreg, distribution, size):
     import time
     import urllib.error
@@ -239,8 +237,11 @@ def test_empty_and_tiny_blobs(tmp_path, pyreg, root):
     assert store.read_blob(empty.digest) == b"" and store.read_blob(config.digest) == b"{}"
 
 
-def test_copy_between_two_registries_streams_and_verifies(tmp_path, pyreg, distribution, skopeo):
-    build_layout(tmp_path / "big", [9_000_000, 30_000])  # chunked and monolithic uploads
+def test_copy_between_two_registries_streams_and_verifies(tmp_path, pyreg, distribution, skopeo,
+                                                         monkeypatch):
+    import puller.upload
+    monkeypatch.setattr(puller.upload, "PATCH_SIZE", 4 << 20)  # the large layer in 3 PATCHes
+    build_layout(tmp_path / "big", [9_000_000, 30_000])
     served = OciLayout(tmp_path / "big")
     target = distribution.split("//")[1]
     with serve(served) as host:

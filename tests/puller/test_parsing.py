@@ -6,12 +6,13 @@ import json
 import pytest
 
 from ocispec.descriptor import Platform
-from puller.auth import parse_challenge
 from puller.credentials import Credentials, erase_credentials, get_credentials, store_credentials
+from puller.errors import InvalidReference
+from puller.http.auth import parse_challenge
+from puller.http.tls import is_loopback
 from puller.locations import parse_location
 from puller.remote import _next_link
 from puller.store import platform_matches
-from puller.transport import RegistryError, is_loopback
 
 
 @pytest.mark.parametrize("header, scheme, params", [
@@ -59,7 +60,7 @@ def test_copy_locations(text, kind, path, name, reference):
 
 @pytest.mark.parametrize("text", ["dir:/x", "oci-archive:/x.tar", "docker://a/B", "a b"])
 def test_unsupported_locations(text):
-    with pytest.raises(RegistryError):
+    with pytest.raises(InvalidReference):
         parse_location(text)
 
 

@@ -29,7 +29,7 @@ def test_pull_an_image_skopeo_pushed(tmp_path, pyreg, skopeo, registry_host, roo
 
 
 def test_push_and_skopeo_reads_back_identical_digest(tmp_path, pyreg, skopeo, registry_host, root):
-    pushed = build_layout(tmp_path / "src", [300_000, 9_000_000])  # one layer > monolithic limit
+    pushed = build_layout(tmp_path / "src", [300_000, 9_000_000])  # each by sendfile
     skopeo("copy", f"oci:{tmp_path}/src:latest", f"docker://{registry_host}/a/src:v1",
            "--dest-tls-verify=false")
     assert pyreg("pull", "-q", f"{registry_host}/a/src:v1").code == 0

@@ -6,7 +6,8 @@ import pytest
 
 from ocispec.layout import OciLayout
 from puller.store import LocalStore
-from tests.puller.builders import build_layout, write_index
+from tests.puller.builders import build_layout, live_upload_sessions, write_index
+from tests.puller.fake_registry import Behaviour, serve
 from tests.puller.test_store import load_layout_into_store
 from tests.support.pyreg_server import pyreg_server
 
@@ -18,7 +19,7 @@ def pyreg_host(tmp_path):
 
 
 def test_push_pull_copy_tags_delete(tmp_path, pyreg, skopeo, pyreg_host, root):
-    image = build_layout(tmp_path / "src", [20_000, 9_500_000])  # monolithic + chunked upload
+    image = build_layout(tmp_path / "src", [20_000, 9_500_000])  # a small and a larger PATCH
     load_layout_into_store(pyreg, tmp_path / "src", f"{pyreg_host}/p/app:1")
     pushed = pyreg("push", f"{pyreg_host}/p/app:1")
     assert pushed.code == 0, pushed.err
@@ -44,3 +45,14 @@ def test_multi_arch_index_round_trip(tmp_path, pyreg, skopeo, pyreg_host, root):
     remote = json.loads(pyreg("inspect", "--remote", f"{pyreg_host}/m/y:1").out)
     assert remote["Digest"] == str(index.digest) and sorted(remote["Platforms"]) == \
         ["linux/amd64", "linux/arm64"]
+
+
+def test_a_copy_that_fails_midway_leaves_no_upload_session(tmp_path, pyreg, pyreg_host):
+    """The source's bytes turn out wrong while they stream into PATCHes: each
+    session is cancelled, and pyreg's storage keeps nothing of them."""
+    build_layout(tmp_path / "big", [10_000_000, 5000])
+    with serve(OciLayout(tmp_path / "big"), Behaviour(corrupt_blobs=True)) as source:
+        result = pyreg("copy", f"{source}/r/img:latest", f"{pyreg_host}/x/y:1")
+    assert result.code == 1 and "does not match" in result.err, result.err
+    assert live_upload_sessions(tmp_path / "pyreg-registry", "x/y") == []
+    assert pyreg("inspect", "--remote", f"{pyreg_host}/x/y:1").code == 1

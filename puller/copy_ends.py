@@ -1,39 +1,26 @@
-"""Where images come from and go to. A source hands out manifests and blob
-streams; a destination takes blobs and manifests. Pull, push and copy are the
-same walk (`puller.copy`) between two of these."""
+"""The two ends of a copy. A source hands out manifests and blob streams; a
+destination takes blobs and manifests. Pull, push and copy are the same
+walk (`puller.copy`) between two of these: a registry or an OCI layout on
+either side."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
 from ocispec.descriptor import Descriptor
 from ocispec.digest import Digest
+from ocispec.errors import OciError
 from ocispec.layout import OciLayout
 from ocispec.manifest import Manifest, parse_manifest
 from ocispec.reference import Reference
 
-from . import fastget, fastpush
-from .layout_io import Interrupted, ingest_blob, read_file_chunks, write_small_blob
-from .lazyimport import lazy_module
-from .remote import CHUNK, RemoteRepository, verify_stream
-from .store import ImageNotFound
-from .transport import RegistryError
+from .errors import CorruptImage, ImageNotFound
+from .layout_io import ingest_blob, write_small_blob
+from .remote import RemoteRepository, verify_stream
+from .streams import BlobStream, FileStream
 from .upload import upload_blob
 
-aiohttp = lazy_module("aiohttp")  # loaded only when a request needs it
-
 Advance = Callable[[int], None]
-
-
-async def _response_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    async with response:
-        try:
-            async for chunk in response.content.iter_chunked(CHUNK):
-                yield chunk
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError,
-                asyncio.TimeoutError) as err:
-            raise Interrupted(f"download interrupted: {err}") from None
 
 
 class RegistrySource:
@@ -51,13 +38,8 @@ class RegistrySource:
     async def manifest(self, descriptor: Descriptor) -> Manifest:
         return await self.repo.get_manifest(str(descriptor.digest), descriptor.digest)
 
-    async def open_blob(self, descriptor: Descriptor, offset: int = 0):
-        if fastget.ENABLED:
-            fast = await self.repo.fast_blob(descriptor.digest, offset)
-            if fast is not None:
-                return fast  # a SocketBody: iterable, or pumped straight into a file
-        response, start = await self.repo.open_blob(descriptor.digest, offset)
-        return start, _response_chunks(response)
+    async def open_blob(self, descriptor: Descriptor, offset: int = 0) -> tuple[int, BlobStream]:
+        return await self.repo.open_blob(descriptor.digest, offset)
 
     def mount_origin(self, host: str) -> str | None:
         return self.repo.name if host == self.repo.host else None
@@ -96,14 +78,17 @@ class LayoutSource:
         except FileNotFoundError:
             raise ImageNotFound(f"manifest {descriptor.digest} missing from {self.layout.root}") from None
         if Digest.of_bytes(raw, descriptor.digest.algorithm) != descriptor.digest:
-            raise RegistryError(f"manifest {descriptor.digest} in {self.layout.root} is corrupt")
-        return parse_manifest(raw, descriptor.media_type, descriptor.digest)
+            raise CorruptImage(f"manifest {descriptor.digest} in {self.layout.root} is corrupt")
+        try:
+            return parse_manifest(raw, descriptor.media_type, descriptor.digest)
+        except OciError as err:
+            raise CorruptImage(f"manifest {descriptor.digest} in {self.layout.root}: {err.message}") from None
 
-    async def open_blob(self, descriptor: Descriptor, offset: int = 0):
-        path = self.layout.blob_path(descriptor.digest)
-        if not path.is_file():
-            raise ImageNotFound(f"blob {descriptor.digest} missing from {self.layout.root}")
-        return offset, read_file_chunks(path, offset)
+    async def open_blob(self, descriptor: Descriptor, offset: int = 0) -> tuple[int, BlobStream]:
+        try:
+            return offset, FileStream(self.layout.blob_path(descriptor.digest), offset)
+        except FileNotFoundError:
+            raise ImageNotFound(f"blob {descriptor.digest} missing from {self.layout.root}") from None
 
     def mount_origin(self, host: str) -> str | None:
         if self.origin is not None and self.origin.api_host == host:
@@ -144,29 +129,18 @@ class LayoutDest:
 
 
 class RegistryDest:
-    """Pushes to a registry: through the fast path (fastpush) when it can,
-    the general one (upload.py, aiohttp) otherwise."""
-
     def __init__(self, repo: RemoteRepository):
         self.repo = repo
 
     async def has_blob(self, descriptor: Descriptor) -> bool:
-        exists = await fastpush.blob_exists(self.repo, descriptor.digest)
-        if exists is None:
-            exists = await self.repo.blob_exists(descriptor.digest, self.repo.push_scopes)
-        return exists
+        return await self.repo.blob_exists(descriptor.digest, self.repo.push_scopes)
 
     async def put_blob(self, descriptor: Descriptor, source, advance: Advance) -> str:
-        origin = source.mount_origin(self.repo.host)
-        path = source.blob_file(descriptor)
-        if origin is None and path is not None and \
-                await fastpush.upload_file(self.repo, descriptor, path, advance):
-            return "pushed"
-        return await upload_blob(self.repo, descriptor, lambda: verified_chunks(source, descriptor),
-                                 advance, origin)
+        return await upload_blob(self.repo, descriptor, file=source.blob_file(descriptor),
+                                 chunks=lambda: verified_chunks(source, descriptor),
+                                 advance=advance, mount_from=source.mount_origin(self.repo.host))
 
     async def put_manifest(self, manifest: Manifest, descriptor: Descriptor, top: bool) -> None:
         reference = self.repo.reference
         identifier = reference.tag if top and reference.tag else str(descriptor.digest)
-        if not await fastpush.put_manifest(self.repo, manifest, identifier):
-            await self.repo.put_manifest(manifest, identifier)
+        await self.repo.put_manifest(manifest, identifier)

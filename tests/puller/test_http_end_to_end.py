@@ -1,7 +1,7 @@
-"""The fast paths (fastget, fastsend) end to end against real Distribution
-2.8.2: a plain pull or push never loads aiohttp, and when the fast path
-meets something it does not handle the general path takes over and the
-user sees the registry's own error."""
+"""The client's HTTP stack end to end against real Distribution 2.8.2: the
+client never loads aiohttp, a registry's refusal reaches the user as the
+registry's own error and leaves no upload session behind, and downloads are
+flushed to disk behind the writer."""
 import json
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import textwrap
 
 from ocispec.digest import Digest
 from ocispec.layout import OciLayout
-from tests.puller.builders import build_layout
+from tests.puller.builders import build_layout, live_upload_sessions
 from tests.puller.test_store import load_layout_into_store
 from tests.support.pyreg_server import REPO_ROOT
 
@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent("""
     import pyreg_cli.main as cli
     cli.VERB_MODULES = ("pyreg_cli.images",)
     codes = [cli.main(args) for args in json.loads(sys.argv[1])]
-    print(json.dumps({"codes": codes, "aiohttp": "aiohttp.client" in sys.modules}))
+    print(json.dumps({"codes": codes, "aiohttp": "aiohttp" in sys.modules}))
 """)
 
 
@@ -29,7 +29,7 @@ def run_cli_process(*commands: list[str]) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_plain_push_and_pull_never_load_aiohttp(tmp_path, pyreg, registry_host, root):
+def test_push_and_pull_never_load_aiohttp(tmp_path, pyreg, registry_host, root):
     image = build_layout(tmp_path / "src", [50_000, 3_000_000])
     load_layout_into_store(pyreg, tmp_path / "src", "localhost/fast:1")
     other_root = tmp_path / "other-root"
@@ -57,6 +57,7 @@ def test_corrupt_local_blob_is_refused_with_the_registrys_error(tmp_path, pyreg,
     assert result.code == 1
     assert "DIGEST_INVALID" in result.err and "Traceback" not in result.err
     assert pyreg("inspect", "--remote", f"{registry_host}/bad/app:1").code == 1
+    assert live_upload_sessions(tmp_path / "distribution", "bad/app") == []  # cancelled (DELETE)
 
 
 def test_download_is_flushed_to_disk_behind_the_writer(tmp_path, pyreg, registry_host, root,
