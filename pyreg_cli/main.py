@@ -10,11 +10,12 @@ import importlib
 import os
 import sys
 
-VERB_MODULES = ("pyreg_cli.serve", "pyreg_cli.images", "pyreg_cli.containers")
+VERB_MODULES = ("pyreg_cli.serve", "pyreg_cli.tokens", "pyreg_cli.images", "pyreg_cli.containers")
 # Which module owns each verb, so that `pyreg run` builds one module's parsers
 # instead of all of them: that was a third of its start-up time.
 VERB_OWNERS = {
     "serve": "pyreg_cli.serve",
+    "token": "pyreg_cli.tokens", "token-server": "pyreg_cli.tokens",
     **dict.fromkeys(("login", "logout", "pull", "push", "inspect", "tags", "delete", "copy",
                      "tag", "images", "rmi", "save", "load"), "pyreg_cli.images"),
     **dict.fromkeys(("run", "bundle", "ps", "logs", "stop", "kill", "rm", "exec"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -24,19 +25,24 @@ from .middlewares import errors_middleware, extra_headers, read_only_middleware
 from .store import RegistryStore
 from .urls import UrlBuilder
 
+if TYPE_CHECKING:
+    from .access import Access
+
 # Bodies are streamed by the handlers; this only caps what aiohttp itself
 # would read whole (none of our routes do).
 CLIENT_MAX_SIZE = 8 * 1024 * 1024
 
 
 def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None = None,
-             sweep_at_start: bool = False) -> web.Application:
+             sweep_at_start: bool = False, access: Access | None = None) -> web.Application:
     """The registry over `driver`, or over the storage the config names;
-    `sweep_at_start` runs a purge pass as soon as it starts (one worker's job)."""
+    `sweep_at_start` runs a purge pass as soon as it starts (one worker's job).
+    Access control is the config's, unless `access` is given ready-made."""
     config = config or RegistryConfig()
+    driver = driver or make_driver(config.storage)
     api = web.Application(client_max_size=CLIENT_MAX_SIZE)
     api[CONFIG] = config
-    api[STORE] = RegistryStore(driver or make_driver(config.storage), writable=not config.read_only)
+    api[STORE] = RegistryStore(driver, writable=not config.read_only)
     api[URLS] = UrlBuilder(config.http)
     for module in (base, manifests, blobs, uploads, tags, referrers, catalog):
         module.add_routes(api.router)
@@ -46,11 +52,24 @@ def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None 
         outer = web.Application(client_max_size=CLIENT_MAX_SIZE)
         outer.add_subapp(config.http.prefix, api)
     outer.middlewares.append(errors_middleware)
+    _mount_access(outer, config, driver, access)
     if config.read_only:
         outer.middlewares.append(read_only_middleware)
     if config.http.headers:
         outer.on_response_prepare.append(extra_headers(config.http.headers))
     return outer
+
+
+def _mount_access(app: web.Application, config: RegistryConfig, driver: StorageDriver,
+                  access: Access | None) -> None:
+    """Imported only when configured: registry.auth loads `cryptography`,
+    about 120 ms of every start-up otherwise (python -X importtime)."""
+    if access is None and config.auth is None and config.token_server is None:
+        return
+    from .access import build_access, mount_access
+    access = access or build_access(config, driver)
+    if access is not None:
+        mount_access(app, access)
 
 
 def _background(config: RegistryConfig, store: RegistryStore, sweep_at_start: bool):

@@ -76,11 +76,25 @@ async def errors_middleware(request: web.Request, handler):
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def route_template(request: web.Request) -> str | None:
+    """The matched route's template (`/v2/{name}/manifests/{reference}`),
+    or None when no route matched."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else None
+
+
+def is_api_request(request: web.Request) -> bool:
+    """Whether a request is for the registry API (under `/v2`, after any
+    `http.prefix`), not for the token endpoint beside it."""
+    return "/v2" in (route_template(request) or request.path)
+
+
 @web.middleware
 async def read_only_middleware(request: web.Request, handler):
     """`storage.maintenance.readonly`: pushes, deletes and upload starts are
-    refused with 405 UNSUPPORTED, as Distribution refuses them."""
-    if request.method not in READ_METHODS:
+    refused with 405 UNSUPPORTED, as Distribution refuses them (a POST to
+    the built-in `/token` is not a write)."""
+    if request.method not in READ_METHODS and is_api_request(request):
         raise OciError(ErrorCode.UNSUPPORTED, "the registry is in read-only mode", status=405)
     return await handler(request)
 

@@ -5,6 +5,7 @@ serves what pyreg writes, because both use this tree:
 
     docker/registry/v2/
     ├── blobs/<alg>/<first 2 hex>/<hex>/data          the bytes, shared by all repos
+    ├── _pyreg/robots/<name>                            pyreg only: a robot credential (JSON)
     └── repositories/<name>/                            <name> may contain '/'
         ├── _layers/<alg>/<hex>/link                    "sha256:<hex>": blob visible here
         ├── _manifests/
@@ -14,14 +15,18 @@ serves what pyreg writes, because both use this tree:
         │       └── index/<alg>/<hex>/link              every digest the tag ever held
         ├── _uploads/<id>/
         │   ├── data                                    bytes received so far
-        │   └── startedat                               RFC 3339 start time
+        │   ├── startedat                               RFC 3339 start time
+        │   └── pyreg-owner                             pyreg only: who started it
         └── _referrers/                                 pyreg only: the referrers index
             ├── indexed                                 existing manifests were indexed
             └── <alg>/<subject hex>/
                 └── <alg>/<referrer hex>/descriptor     a referrer's descriptor JSON
 
 Distribution skips directories starting with '_' when it walks repositories,
-so pyreg's `_referrers` lives beside its layout without disturbing it.
+so pyreg's `_referrers` lives beside its layout without disturbing it; it
+walks only `repositories/` and `blobs/` (catalog, garbage collection, upload
+purging), so it never trips over `_pyreg/`; and its upload purge deletes a
+session's whole directory, `pyreg-owner` with it.
 
 Callers pass validated values (a Digest, a name checked against
 `ocispec.reference.NAME_RE`, a checked tag, a checked upload id);
@@ -34,6 +39,7 @@ from ocispec.digest import Digest
 ROOT = "docker/registry/v2"
 BLOBS = f"{ROOT}/blobs"
 REPOSITORIES = f"{ROOT}/repositories"
+ROBOTS = f"{ROOT}/_pyreg/robots"
 
 
 def blob_dir(digest: Digest) -> str:
@@ -90,6 +96,15 @@ def upload_data(name: str, upload_id: str) -> str:
 
 def upload_started_at(name: str, upload_id: str) -> str:
     return f"{upload_dir(name, upload_id)}/startedat"
+
+
+def upload_owner(name: str, upload_id: str) -> str:
+    return f"{upload_dir(name, upload_id)}/pyreg-owner"
+
+
+def robot(name: str) -> str:
+    """A robot credential's record; `name` is checked by registry.auth.robots."""
+    return f"{ROBOTS}/{name}"
 
 
 def referrers_marker(name: str) -> str:

@@ -21,11 +21,11 @@ import ssl
 import sys
 import time
 
-from .config import HttpSettings, RegistryConfig, TlsSettings
+from .config import ConfigError, HttpSettings, RegistryConfig, TlsSettings
 from .logs import ACCESS_LOGGER, configure_logging
 
 _PR_SET_PDEATHSIG = 1
-_TLS_VERSIONS = {"tls1.0": "TLSv1", "tls1.1": "TLSv1_1", "tls1.2": "TLSv1_2", "tls1.3": "TLSv1_3"}
+BACKLOG = 1024
 log = logging.getLogger("pyreg.registry")
 
 
@@ -42,7 +42,7 @@ def bind_socket(http: HttpSettings, listen: bool = True) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         if listen:
-            sock.listen(1024)
+            sock.listen(BACKLOG)
     except OSError as err:
         sock.close()
         raise ServeError(f"cannot serve on {http.addr}: {err.strerror or err}") from None
@@ -50,16 +50,29 @@ def bind_socket(http: HttpSettings, listen: bool = True) -> socket.socket:
 
 
 def ssl_context(tls: TlsSettings) -> ssl.SSLContext | None:
+    """The listening socket's TLS (None: plain HTTP); raises ConfigError."""
+    from .tls import TLSError, server_ssl_context
     if not tls.certificate:
+        if tls.clientcas:
+            raise ConfigError("http.tls.clientcas needs http.tls.certificate and http.tls.key")
         return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = getattr(ssl.TLSVersion, _TLS_VERSIONS[tls.minimum])
     try:
-        context.load_cert_chain(tls.certificate, tls.key or None)
-    except (OSError, ssl.SSLError) as err:
-        raise ServeError(f"cannot load the TLS certificate {tls.certificate}: "
-                         f"{getattr(err, 'strerror', None) or err}") from None
-    return context
+        return server_ssl_context(tls.certificate, tls.key, tls.clientcas, tls.minimum)
+    except TLSError as err:
+        raise ConfigError(str(err)) from None
+
+
+def prepared_access(config: RegistryConfig, driver):
+    """The access control `auth` and `pyreg.tokenserver` describe, built
+    before anything listens; raises ConfigError with one line (a missing
+    htpasswd file, a key directory that cannot be written, ...)."""
+    if config.auth is None and config.token_server is None:
+        return None
+    from .access import build_access
+    try:
+        return build_access(config, driver)
+    except ValueError as err:  # every setup problem of registry.auth is one
+        raise ConfigError(str(err)) from None
 
 
 def open_driver(config: RegistryConfig):
@@ -119,7 +132,8 @@ def import_server() -> None:
 
 
 def run_worker(config: RegistryConfig, sock: socket.socket, context: ssl.SSLContext | None,
-               event_loop: str = "asyncio", driver=None, sweep_at_start: bool = False) -> None:
+               event_loop: str = "asyncio", driver=None, sweep_at_start: bool = False,
+               access=None) -> None:
     import asyncio
 
     import_server()
@@ -130,7 +144,7 @@ def run_worker(config: RegistryConfig, sock: socket.socket, context: ssl.SSLCont
     loop = new_loop(event_loop)
     asyncio.set_event_loop(loop)
     access_log = None if config.log.access_log_disabled else logging.getLogger(ACCESS_LOGGER)
-    app = make_app(config, driver, sweep_at_start)
+    app = make_app(config, driver, sweep_at_start, access)
     try:
         loop.run_until_complete(serve_until_stopped(
             app, lambda runner: web.SockSite(runner, sock, ssl_context=context),
@@ -168,22 +182,30 @@ def _fork_worker(config: RegistryConfig, context, event_loop: str, sweep_at_star
 
 
 def serve(config: RegistryConfig, workers: int = 1, event_loop: str = "asyncio") -> None:
-    """Serve until SIGTERM/SIGINT; raises ServeError when it cannot start."""
+    """Serve until SIGTERM/SIGINT; raises ServeError when it cannot start,
+    ConfigError (before anything listens) when TLS or auth cannot be used."""
     configure_logging(config.log)
     context = ssl_context(config.http.tls)
     if workers <= 1:
-        sock = bind_socket(config.http)
+        # Listening at once lets early clients wait in the backlog; with
+        # access control, only once it could be built.
+        checked = config.auth is not None or config.token_server is not None
+        sock = bind_socket(config.http, listen=not checked)
         driver = open_driver(config)
+        access = prepared_access(config, driver)
+        if checked:
+            sock.listen(BACKLOG)
         _announce(config, context, workers)
-        run_worker(config, sock, context, event_loop, driver, sweep_at_start=True)
+        run_worker(config, sock, context, event_loop, driver, sweep_at_start=True, access=access)
         return
     # Bound but not listening: reports a taken address here, in the parent,
     # and holds the port while the workers bind theirs; never accepts.
     # Each worker opens its own driver (clients and pools do not survive fork),
-    # but the modules are imported once, here, and shared by every fork.
+    # but the modules are imported once, here, and shared by every fork;
+    # so is access control checked once, each worker building its own.
     reservation = bind_socket(config.http, listen=False)
     import_server()
-    open_driver(config)  # a storage that cannot be opened fails here, once
+    prepared_access(config, open_driver(config))  # a storage that cannot be opened fails here
     _announce(config, context, workers)
     try:
         _supervise(config, context, workers, event_loop)

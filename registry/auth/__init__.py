@@ -6,6 +6,7 @@ From the bottom up (a module imports only those above it in this list):
     scopes.py        what a request needs (`repository:NAME:pull,push`, `registry:catalog:*`)
     grants.py        what a caller may do (a token's `access` claim, a robot's patterns,
                      or everything for an htpasswd user, as Distribution does)
+    caller.py        the caller's grant as the middleware leaves it on a request
     challenge.py     the 401/403/429 answers with their `WWW-Authenticate` challenges
     audit.py         the log line of a refused attempt (never the secret)
     throttle.py      a bounded per-address delay after repeated failures
@@ -24,5 +25,6 @@ From the bottom up (a module imports only those above it in this list):
     setup.py         Distribution's `auth` section in, a controller (or one line) out
 
 Nothing here imports the handlers, the app or the store: the app mounts
-these pieces; they do not reach into it. TLS material is `registry/tls.py`.
+these pieces; they do not reach into it. TLS material is `registry/tls.py` and
+`registry/certificates.py`.
 """

@@ -34,7 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from ..tls import (certificate_pem, locked_directory, private_key_pem, self_signed_certificate,
+from ..certificates import (certificate_pem, locked_directory, private_key_pem, self_signed_certificate,
                    write_file_atomically)
 from .accounts import Account, Accounts
 from .errors import AuthError

@@ -1,13 +1,9 @@
 """Robot credentials for CI: a name, scope patterns and an expiry, with a
 secret shown once at creation.
 
-Records live in the registry's storage, beside the `registry:2` tree, so
-every worker and replica sharing the storage sees the same set:
-
-    docker/registry/v2/_pyreg/robots/<name>     JSON: scopes, created, expires, secret hash
-
-Distribution walks only `repositories/` and `blobs/` (catalog, garbage
-collection, upload purging), so it never trips over `_pyreg/`.
+Records live in the registry's storage, beside the `registry:2` tree
+(`paths.robot(name)`: JSON of scopes, created, expires and the secret's
+hash), so every worker and replica sharing the storage sees the same set.
 
 A secret is 32 random bytes, so a SHA-256 of it cannot be searched back
 (bcrypt is for passwords people choose); checking one costs a hash, not
@@ -29,19 +25,12 @@ from dataclasses import dataclass
 
 from storage_backends.base import PathNotFound, StorageDriver
 
+from .. import paths
 from .errors import AuthError
 from .grants import Grant, pattern_grant
 from .scopes import ALL, DELETE, PULL, PUSH, REGISTRY, REPOSITORY, Scope, ScopeError, parse_scope
 
 log = logging.getLogger("pyreg.auth")
-
-# These two keys belong in registry/paths.py beside the rest of the tree.
-ROBOTS_DIR = "docker/registry/v2/_pyreg/robots"
-
-
-def robot_key(name: str) -> str:
-    return f"{ROBOTS_DIR}/{name}"
-
 
 SECRET_PREFIX = "pyreg-robot-"
 SUBJECT_PREFIX = "robot:"  # ':' never appears in an htpasswd user name
@@ -134,19 +123,19 @@ class RobotStore:
         parsed = tuple(check_robot_scope(s) for s in scopes)
         if not parsed:
             raise RobotError("a robot needs at least one scope")
-        if await self.driver.exists(robot_key(name)):
+        if await self.driver.exists(paths.robot(name)):
             raise RobotError(f"robot {name} exists; revoke it first")
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
         now = time.time()
         robot = Robot(name, parsed, now, None if lifetime is None else now + lifetime,
                       hashlib.sha256(secret.encode()).hexdigest())
-        await self.driver.put_content(robot_key(name), robot.to_json())
+        await self.driver.put_content(paths.robot(name), robot.to_json())
         self._cache[name] = (time.monotonic(), robot)
         return robot, secret
 
     async def list(self) -> list[Robot]:
         try:
-            keys = await self.driver.list(ROBOTS_DIR)
+            keys = await self.driver.list(paths.ROBOTS)
         except PathNotFound:
             return []
         robots = [await self._read(key.rsplit("/", 1)[1]) for key in keys]
@@ -155,7 +144,7 @@ class RobotStore:
     async def revoke(self, name: str) -> None:
         check_robot_name(name)
         try:
-            await self.driver.delete(robot_key(name))
+            await self.driver.delete(paths.robot(name))
         except PathNotFound:
             raise RobotError(f"no robot named {name}") from None
         self._cache[name] = (time.monotonic(), None)
@@ -182,11 +171,11 @@ class RobotStore:
 
     async def _read(self, name: str) -> Robot | None:
         try:
-            data = await self.driver.get_content(robot_key(name))
+            data = await self.driver.get_content(paths.robot(name))
         except PathNotFound:
             return None
         try:
             return Robot.from_json(data)
         except (ValueError, KeyError, TypeError, RobotError) as err:
-            log.warning("robot record %s is unreadable (%s); it grants nothing", robot_key(name), err)
+            log.warning("robot record %s is unreadable (%s); it grants nothing", paths.robot(name), err)
             return None

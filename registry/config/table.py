@@ -119,8 +119,19 @@ ROWS = (
     # -- auth: one method
     H("auth.none", v.as_nothing, choice=True),
     R("auth.silly", subtree=True, choice=True),
-    R("auth.token", subtree=True, choice=True),
-    R("auth.htpasswd", subtree=True, choice=True),
+    H("auth.htpasswd", choice=True),
+    H("auth.htpasswd.realm", v.as_string, "htpasswd.realm", required=True),
+    H("auth.htpasswd.path", v.as_string, "htpasswd.path", required=True),
+    H("auth.token", choice=True),
+    H("auth.token.realm", v.as_string, "token.realm", required=True),
+    H("auth.token.service", v.as_string, "token.service", required=True),
+    H("auth.token.issuer", v.as_string, "token.issuer", required=True),
+    H("auth.token.rootcertbundle", v.as_string, "token.rootcertbundle"),
+    H("auth.token.autoredirect", v.as_bool, "token.autoredirect"),
+    # Distribution 3's, honoured here too
+    H("auth.token.autoredirectpath", v.as_string, "token.autoredirectpath"),
+    H("auth.token.jwks", v.as_string, "token.jwks"),
+    H("auth.token.signingalgorithms", v.as_strings, "token.signingalgorithms"),
     # -- http
     H("http.addr", v.as_addr, "http.addr"),
     R("http.net", inert=("tcp",)),
@@ -133,7 +144,7 @@ ROWS = (
     H("http.tls.certificate", v.as_string, "tls.certificate"),
     H("http.tls.key", v.as_string, "tls.key"),
     H("http.tls.minimumtls", v.as_choice("tls1.0", "tls1.1", "tls1.2", "tls1.3"), "tls.minimum"),
-    R("http.tls.clientcas"),
+    H("http.tls.clientcas", v.as_strings, "tls.clientcas"),
     R("http.tls.ciphersuites"),
     R("http.tls.letsencrypt", subtree=True),
     R("http.debug.addr", inert=("",)),
@@ -167,6 +178,16 @@ ROWS = (
     R("validation.manifests.urls.deny"),
     # -- pyreg's own
     H("pyreg.mount.automatic", v.as_bool, "registry.automatic_mount"),
+    # the built-in token issuer (registry/auth/issuer.py), served at `path`
+    H("pyreg.tokenserver.keydir", v.as_string, "tokenserver.key_dir", required=True),
+    H("pyreg.tokenserver.htpasswd", v.as_string, "tokenserver.htpasswd"),
+    H("pyreg.tokenserver.rules", v.as_string, "tokenserver.rules"),
+    H("pyreg.tokenserver.lifetime", v.as_duration, "tokenserver.lifetime"),
+    H("pyreg.tokenserver.refreshlifetime", v.as_duration, "tokenserver.refresh_lifetime"),
+    H("pyreg.tokenserver.algorithm", v.as_choice("ES256", "EdDSA"), "tokenserver.algorithm"),
+    H("pyreg.tokenserver.path", v.as_prefix, "tokenserver.path"),
+    H("pyreg.tokenserver.service", v.as_string, "tokenserver.service"),
+    H("pyreg.tokenserver.issuer", v.as_string, "tokenserver.issuer"),
 )
 KEYS: dict[str, Key] = {key.name: key for key in ROWS}
 

@@ -67,15 +67,23 @@ def as_size(minimum: int) -> Parser:
 
 
 def as_choice(*choices: str, aliases: Mapping[str, str] | None = None) -> Parser:
+    """One of `choices`, matched without regard to case and given back as spelt there."""
     aliases = dict(aliases or {})
+    canonical = {choice.lower(): choice for choice in choices}
 
     def parse(value: Any, key: str) -> str:
         text = as_string(value, key).lower()
         text = aliases.get(text, text)
-        if text not in choices:
+        if text not in canonical:
             raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {value!r}")
-        return text
+        return canonical[text]
     return parse
+
+
+def as_strings(value: Any, key: str) -> tuple[str, ...]:
+    """A list of strings (one string alone is a list of one)."""
+    items = value if isinstance(value, list) else [value]
+    return tuple(as_string(item, key) for item in items)
 
 
 def as_prefix(value: Any, key: str) -> str:

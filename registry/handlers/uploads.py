@@ -6,12 +6,15 @@ is buffered whole.
 """
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from ocispec.digest import Digest
 from ocispec.errors import OciError
 from ocispec.reference import validate_name
 
+from ..auth.caller import grant_of, may_pull, subject_of
 from ..middlewares import API_VERSION_HEADER
 from .params import (blob_location, body_chunks, config_of, content_range, query_digest,
                      repo_name, store_of, upload_id, upload_location)
@@ -43,22 +46,27 @@ async def start_upload(request: web.Request) -> web.Response:
     if "digest" in request.query:
         return await _monolithic(request, name, query_digest(request, "digest"))
     upload = await store.uploads.start(name)
+    await store.upload_owners.record(name, upload, subject_of(request))
     return _progress(request, name, upload, 0, 202)
 
 
 async def _try_mount(request: web.Request, name: str) -> Digest | None:
     """Link a blob that another repository holds into `name`: the one named
     by `from`, or, without `from` and with `pyreg.mount.automatic`, any
-    repository that links it (the spec's automatic content discovery). When
-    the blob is not found the client gets an ordinary upload session, as the
-    spec allows: a blob is visible only through some repository's link."""
+    repository that links it (the spec's automatic content discovery), only
+    ever from a repository the caller may pull. When the blob is not found,
+    or not readable, the client gets an ordinary upload session, as the spec
+    allows: the same answer either way, so a mount cannot tell a caller
+    that a blob it may not read exists."""
     digest = query_digest(request, "mount")
     source = request.query.get("from")
     blobs = store_of(request).blobs
     if source:
-        found = await blobs.is_linked(validate_name(source), digest)
+        source = validate_name(source)
+        found = may_pull(request, source) and await blobs.is_linked(source, digest)
     elif config_of(request).automatic_mount:
-        found = await store_of(request).repository_linking(digest) is not None
+        readable = functools.partial(may_pull, request)
+        found = await store_of(request).repository_linking(digest, readable) is not None
     else:
         return None
     if not found or await blobs.global_size(digest, fresh=True) is None:
@@ -73,8 +81,18 @@ async def _monolithic(request: web.Request, name: str, digest: Digest) -> web.Re
     return _created(request, name, digest)
 
 
-async def upload_status(request: web.Request) -> web.Response:
+async def _session(request: web.Request) -> tuple[str, str]:
+    """The repository and upload id a request names, once the caller is
+    known to own the session (else BLOB_UPLOAD_UNKNOWN, as for no session)."""
     name, upload = repo_name(request), upload_id(request)
+    grant = grant_of(request)
+    if grant is not None:  # without auth every session is anyone's: no read to pay
+        await store_of(request).upload_owners.check(name, upload, grant.subject)
+    return name, upload
+
+
+async def upload_status(request: web.Request) -> web.Response:
+    name, upload = await _session(request)
     size = await store_of(request).uploads.offset(name, upload)
     return _progress(request, name, upload, size, 204)
 
@@ -94,13 +112,13 @@ async def _append(request: web.Request, name: str, upload: str) -> int:
 
 
 async def patch_upload(request: web.Request) -> web.Response:
-    name, upload = repo_name(request), upload_id(request)
+    name, upload = await _session(request)
     size = await _append(request, name, upload)
     return _progress(request, name, upload, size, 202)
 
 
 async def finish_upload(request: web.Request) -> web.Response:
-    name, upload = repo_name(request), upload_id(request)
+    name, upload = await _session(request)
     digest = query_digest(request, "digest")
     uploads = store_of(request).uploads
     await uploads.offset(name, upload)  # unknown session: 404 before reading a body
@@ -111,7 +129,7 @@ async def finish_upload(request: web.Request) -> web.Response:
 
 
 async def cancel_upload(request: web.Request) -> web.Response:
-    name, upload = repo_name(request), upload_id(request)
+    name, upload = await _session(request)
     await store_of(request).uploads.cancel(name, upload)
     return web.Response(status=204, headers=API_VERSION_HEADER)
 

@@ -4,6 +4,7 @@ Handlers call these; only `registry.paths` builds storage keys."""
 from __future__ import annotations
 
 import contextlib
+from typing import Callable
 
 from ocispec.digest import Digest
 from storage_backends.base import StorageDriver
@@ -14,6 +15,7 @@ from .links import Links
 from .manifests import ManifestStore, StoredManifest
 from .referrers import ReferrersIndex
 from .tags import TagStore
+from .upload_owners import UploadOwners
 from .uploads import UploadStore, check_upload_id, chunk_out_of_range
 
 
@@ -27,19 +29,24 @@ class RegistryStore:
         self.referrers = ReferrersIndex(driver, self.links)
         self.manifests = ManifestStore(self.links, self.blobs, self.tags, self.referrers)
         self.uploads = UploadStore(driver, self.blobs)
+        self.upload_owners = UploadOwners(driver)
 
-    async def repositories(self, count: int, after: str = "") -> list[str]:
-        """Up to `count` repository names after `after`, in catalog order."""
-        return await first_repositories(self.links, count, after)
+    async def repositories(self, count: int, after: str = "",
+                           shown: Callable[[str], bool] | None = None) -> list[str]:
+        """Up to `count` repository names after `after`, in catalog order;
+        only those `shown` accepts, when given."""
+        return await first_repositories(self.links, count, after, shown)
 
-    async def repository_linking(self, digest: Digest) -> str | None:
-        """A repository that links the blob, if any; stops at the first.
-        Its cost grows with the registry, so the global store is asked first."""
+    async def repository_linking(self, digest: Digest,
+                                 readable: Callable[[str], bool] | None = None) -> str | None:
+        """A repository that links the blob, if any (among those `readable`
+        accepts, when given); stops at the first. Its cost grows with the
+        registry, so the global store is asked first."""
         if await self.blobs.global_size(digest, fresh=True) is None:
             return None
         async with contextlib.aclosing(walk_repositories(self.links, marker="_layers")) as walk:
             async for name in walk:
-                if await self.blobs.is_linked(name, digest):
+                if (readable is None or readable(name)) and await self.blobs.is_linked(name, digest):
                     return name
         return None
 

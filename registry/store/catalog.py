@@ -12,7 +12,7 @@ proportion to its size, not to the registry's.
 from __future__ import annotations
 
 import contextlib
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from .. import paths
 from .links import Links
@@ -45,13 +45,17 @@ async def _walk(links: Links, directory: str, parts: tuple[str, ...],
             yield name
 
 
-async def first_repositories(links: Links, count: int, after: str = "") -> list[str]:
-    """Up to `count` repository names after `after`."""
+async def first_repositories(links: Links, count: int, after: str = "",
+                             shown: Callable[[str], bool] | None = None) -> list[str]:
+    """Up to `count` repository names after `after` (only those `shown`
+    accepts, when given: the walk goes on past the others)."""
     found: list[str] = []
     if count <= 0:
         return found
     async with contextlib.aclosing(walk_repositories(links, after)) as walk:
         async for name in walk:
+            if shown is not None and not shown(name):
+                continue
             found.append(name)
             if len(found) >= count:
                 break

@@ -38,19 +38,16 @@ def test_bad_address_is_one_line():
 # The keys the issue names: serving without them would be anonymous, writable
 # or not a mirror, without the operator knowing.
 REFUSED_YAML = {
-    "auth.htpasswd": "auth:\n  htpasswd:\n    realm: basic-realm\n    path: /etc/htpasswd\n",
-    "auth.token": "auth:\n  token: {realm: r, service: s, issuer: i, rootcertbundle: /b.pem}\n",
     "auth.silly": "auth:\n  silly: {realm: r, service: s}\n",
-    "http.tls.clientcas": "http:\n  tls:\n    clientcas: [/ca.pem]\n",
+    "http.tls.ciphersuites": "http:\n  tls:\n    ciphersuites: [TLS_AES_128_GCM_SHA256]\n",
     "proxy.remoteurl": "proxy:\n  remoteurl: https://registry-1.docker.io\n",
     "notifications.endpoints": "notifications:\n  endpoints:\n    - {name: l, url: https://x/e}\n",
     "http.debug.addr": "http:\n  debug: {addr: 127.0.0.1:5001}\n",
     "health.storagedriver.enabled": "health:\n  storagedriver: {enabled: true}\n",
 }
 REFUSED_ENV = {
-    "auth.htpasswd": {"REGISTRY_AUTH": "htpasswd", "REGISTRY_AUTH_HTPASSWD_PATH": "/etc/htpasswd"},
-    "auth.token": {"REGISTRY_AUTH_TOKEN_REALM": "https://auth/token"},
-    "http.tls.clientcas": {"REGISTRY_HTTP_TLS_CLIENTCAS": "[/ca.pem]"},
+    "auth.silly": {"REGISTRY_AUTH": "silly", "REGISTRY_AUTH_SILLY_REALM": "r"},
+    "http.tls.ciphersuites": {"REGISTRY_HTTP_TLS_CIPHERSUITES": "[TLS_AES_128_GCM_SHA256]"},
     "proxy.remoteurl": {"REGISTRY_PROXY_REMOTEURL": "https://registry-1.docker.io"},
     "http.debug.addr": {"REGISTRY_HTTP_DEBUG_ADDR": "127.0.0.1:5001"},
 }

@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from cryptography import x509
 
-from registry.tls import (CERTIFICATE_NAME, KEY_NAME, TLSError, certificate_hosts,
-                          ensure_self_signed, server_ssl_context, self_signed_certificate,
-                          certificate_pem, private_key_pem)
+from registry.certificates import (CERTIFICATE_NAME, KEY_NAME, certificate_hosts, certificate_pem,
+                                   ensure_self_signed, private_key_pem, self_signed_certificate)
+from registry.tls import TLSError, server_ssl_context
 from tests.puller.fake_registry import serve_app
 from tests.registry.auth.signers import issued_certificate, new_key
 from tests.support.processes import require_binary

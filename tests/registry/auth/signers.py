@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 from registry.auth.jose import b64url_encode, sign_compact
 from registry.auth.tokens import TokenSettings, TokenValidator
 from registry.auth.trust import TrustStore
-from registry.tls import certificate_pem, self_signed_certificate
+from registry.certificates import certificate_pem, self_signed_certificate
 
 SERVICE, ISSUER = "registry.test", "issuer.test"
 

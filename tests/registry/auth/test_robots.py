@@ -10,8 +10,8 @@ import pytest
 
 from registry.auth.accounts import Accounts, AuthenticationFailed, Throttled
 from registry.auth.htpasswd import HtpasswdFile
-from registry.auth.robots import (ROBOTS_DIR, SECRET_PREFIX, RobotError, RobotStore,
-                                  parse_lifetime, robot_key)
+from registry import paths
+from registry.auth.robots import SECRET_PREFIX, RobotError, RobotStore, parse_lifetime
 from registry.auth.scopes import repository
 from registry.auth.throttle import FailureThrottle
 from storage_backends.filesystem import FilesystemDriver
@@ -30,7 +30,7 @@ async def test_create_list_verify_revoke(driver):
     robots = RobotStore(driver, refresh=0)
     robot, secret = await robots.create("ci-publisher", ["repository:team/*:pull,push"], 30 * 86400)
     assert secret.startswith(SECRET_PREFIX) and len(secret) > 40
-    stored = await driver.get_content(robot_key("ci-publisher"))
+    stored = await driver.get_content(paths.robot("ci-publisher"))
     assert secret.encode() not in stored                      # only its hash is kept
     assert json.loads(stored)["scopes"] == ["repository:team/*:pull,push"]
     assert [r.name for r in await robots.list()] == ["ci-publisher"]
@@ -64,9 +64,9 @@ async def test_every_replica_sees_a_revocation_within_its_refresh(tmp_path):
 async def test_an_expired_robot_opens_nothing(driver):
     robots = RobotStore(driver, refresh=0)
     robot, secret = await robots.create("old", ["repository:app:pull"], 1)
-    record = json.loads(await driver.get_content(robot_key("old")))
+    record = json.loads(await driver.get_content(paths.robot("old")))
     record["expires"] = record["created"] - 1
-    await driver.put_content(robot_key("old"), json.dumps(record).encode())
+    await driver.put_content(paths.robot("old"), json.dumps(record).encode())
     assert await robots.verify("old", secret) is None
 
 
@@ -92,7 +92,7 @@ def test_lifetimes():
 
 async def test_a_corrupt_record_grants_nothing(caplog):
     driver = MemoryDriver()
-    await driver.put_content(robot_key("broken"), b"{not json")
+    await driver.put_content(paths.robot("broken"), b"{not json")
     with caplog.at_level(logging.WARNING, logger="pyreg.auth"):
         assert await RobotStore(driver).get("broken") is None
     assert "unreadable" in caplog.text
@@ -114,7 +114,7 @@ def test_distribution_serves_and_collects_garbage_beside_robot_records(tmp_path)
                                    text=True)
         assert collected.returncode == 0, collected.stderr
         assert skopeo.raw_manifest(url, "team/app:v1")
-    assert (root / ROBOTS_DIR / "ci").exists()
+    assert (root / paths.ROBOTS / "ci").exists()
     assert asyncio.run(RobotStore(FilesystemDriver(root)).verify("ci", secret)) is not None
 
 
