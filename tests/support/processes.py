@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -22,13 +23,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, process: subprocess.Popen | None = None, timeout: float = 20) -> None:
+def wait_for_http(url: str, process: subprocess.Popen | None = None, timeout: float = 20,
+                  context: ssl.SSLContext | None = None) -> None:
+    """Poll `url` until it answers anything (`context`: how to trust https)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
         try:
-            urllib.request.urlopen(url, timeout=1).close()
+            urllib.request.urlopen(url, timeout=1, context=context).close()
             return
         except urllib.error.HTTPError:
             return  # it answered, even if with 401/404

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -31,9 +32,10 @@ def pyreg_server(storage: Path | str | None, args: Sequence[str] = (), env: dict
 
 @contextlib.contextmanager
 def pyreg_process(storage: Path | str | None, args: Sequence[str] = (), env: dict | None = None,
-                  port: int | None = None,
-                  stderr=subprocess.DEVNULL) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Like pyreg_server, but yields (url, process) for tests that inspect the process."""
+                  port: int | None = None, stderr=subprocess.DEVNULL,
+                  context: ssl.SSLContext | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like pyreg_server, but yields (url, process) for tests that inspect the
+    process; with `context` (how the test trusts it), the server speaks https."""
     port = port or free_port()
     command = [sys.executable, "-m", "pyreg_cli.main", "serve", "--addr", f"127.0.0.1:{port}"]
     if storage is not None:
@@ -45,6 +47,6 @@ def pyreg_process(storage: Path | str | None, args: Sequence[str] = (), env: dic
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=stderr)
     with terminating(process):
-        url = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{url}/v2/", process)
+        url = f"{'https' if context else 'http'}://127.0.0.1:{port}"
+        wait_for_http(f"{url}/v2/", process, context=context)
         yield url, process

@@ -4,15 +4,13 @@ import json
 import time
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
-from registry.auth.jose import b64url_encode
 from registry.auth.scopes import repository
 from registry.auth.tokens import TokenRejected, TokenSettings
-from registry.auth.trust import TrustError, jwk_thumbprint, libtrust_key_id, public_jwk
+from registry.auth.trust import TrustError, jwk_thumbprint, public_jwk
 
-from .signers import (SERVICE, Signer, bundle, claims, hs256, issued_certificate, new_key,
-                      raw_token, rsa_pss, sign, validator)
+from .signers import (SERVICE, Signer, bundle, claims, forged_tokens, issued_certificate, kid,
+                      new_key, rsa_pss, sign, validator, x5c)
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +21,6 @@ def roots():
 @pytest.fixture
 def trusted(tmp_path, roots):
     return validator(bundle(tmp_path, *(s.certificate for s in roots.values())))
-
-
-def x5c(*certificates):
-    import base64
-    return [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in certificates]
-
-
-def kid(signer):
-    return libtrust_key_id(signer.key.public_key())
 
 
 def test_libtrust_key_id_has_distributions_shape(roots):
@@ -87,63 +76,6 @@ def test_audience_may_be_a_list_and_access_may_be_absent(trusted, roots):
     assert grant.subject is None and not grant.allows(repository("team/app", "pull"))
 
 
-def _forgeries(roots):
-    root = roots["ec"]
-    attacker = new_key("ec")
-    now = int(time.time())
-    public_pem = root.key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    fake_root = issued_certificate(attacker, "test root ec", attacker, root.certificate)
-    good = sign(root.key, {"kid": kid(root)}, claims())
-    head, body, signature = good.split(".")
-    other_body = b64url_encode(json.dumps(claims(access=[{"type": "repository", "name": "*",
-                                                           "actions": ["*"]}])).encode())
-    return {
-        "alg none, unsigned": raw_token({"alg": "none", "kid": kid(root)}, claims(), b""),
-        "alg none, signed": raw_token({"alg": "none", "kid": kid(root)}, claims(), b"x" * 64),
-        "HS256 with the public key as secret": hs256(public_pem, {"alg": "HS256", "kid": kid(root)},
-                                                     claims()),
-        "a jwk header carrying its own key": sign(attacker, {"jwk": public_jwk(attacker.public_key())},
-                                                  claims()),
-        "an unknown kid": sign(attacker, {"kid": libtrust_key_id(attacker.public_key())}, claims()),
-        "no key named": sign(root.key, {}, claims()),
-        "x5c of a self-signed stranger": sign(attacker, {"x5c": x5c(
-            issued_certificate(attacker, "me", attacker, root.certificate))}, claims()),
-        "x5c claiming the root's name": sign(attacker, {"x5c": x5c(fake_root)}, claims()),
-        "x5c leaf signed by a non-CA": sign(attacker, {"x5c": x5c(
-            issued_certificate(attacker, "leaf", new_key("ec"), root.certificate), root.certificate)},
-            claims()),
-        "x5c that is not base64 DER": sign(root.key, {"x5c": ["not-a-certificate"]}, claims()),
-        "expired beyond the skew": sign(root.key, {"kid": kid(root)}, claims(exp=now - 120)),
-        "not valid yet": sign(root.key, {"kid": kid(root)}, claims(nbf=now + 300)),
-        "no expiry": sign(root.key, {"kid": kid(root)}, claims(exp=None)),
-        "expiry not a number": sign(root.key, {"kid": kid(root)}, claims(exp=str(now + 300))),
-        "wrong audience": sign(root.key, {"kid": kid(root)}, claims(aud="elsewhere")),
-        "no audience": sign(root.key, {"kid": kid(root)}, claims(aud=None)),
-        "wrong issuer": sign(root.key, {"kid": kid(root)}, claims(iss="mallory")),
-        "claims swapped under a signature": f"{head}.{other_body}.{signature}",
-        "algorithm of another key type": raw_token({"alg": "RS256", "kid": kid(root)}, claims(),
-                                                   b"\x01" * 256),
-        "ES384 named for a P-256 key": raw_token({"alg": "ES384", "kid": kid(root)}, claims(),
-                                                 b"\x01" * 96),
-        "critical extension": sign(root.key, {"kid": kid(root), "crit": ["exp"]}, claims()),
-        "malformed base64": good[:10] + "!" + good[11:],
-        "padded base64": f"{head}=.{body}.{signature}",
-        "standard base64 alphabet": f"{head}.{body}.{signature.replace('-', '+').replace('_', '/')}"
-        if ("-" in signature or "_" in signature) else f"{head}.{body}+.{signature}",
-        "claims not JSON": f"{head}.{b64url_encode(b'{not json')}.{signature}",
-        "header a JSON list": f"{b64url_encode(b'[1]')}.{body}.{signature}",
-        "duplicate claim keys": raw_token({"alg": "ES256", "kid": kid(root)},
-                                          b64url_encode(b'{"iss":"mallory","iss":"issuer.test"}'),
-                                          b"\x01" * 64),
-        "two parts": f"{head}.{body}",
-        "four parts": f"{good}.{signature}",
-        "over-long": sign(root.key, {"kid": kid(root), "pad": "x" * 9000}, claims()),
-        "access claim malformed": sign(root.key, {"kid": kid(root)}, claims(access={"a": 1})),
-        "access entry malformed": sign(root.key, {"kid": kid(root)}, claims(access=[{"type": 1}])),
-    }
-
-
 WHY = {
     "alg none, unsigned": "not signed", "alg none, signed": "'none' is not accepted",
     "HS256 with the public key as secret": "'HS256' is not accepted",
@@ -164,7 +96,7 @@ WHY = {
 
 
 def test_every_forgery_is_refused_for_its_reason(trusted, roots):
-    forgeries = _forgeries(roots)
+    forgeries = forged_tokens(roots)
     assert set(forgeries) == set(WHY)
     for name, token in forgeries.items():
         with pytest.raises(TokenRejected) as caught:
