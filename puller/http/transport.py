@@ -117,7 +117,19 @@ class Transport:
                 if replayable and retries_left and not isinstance(err, ConnectionRefusedError):
                     return None
                 # nothing listens there: retrying for seconds would only delay the message
-                raise Unreachable(f"cannot reach {host}: {describe(err)}") from None
+                raise Unreachable(f"cannot reach {host}: {describe(err)}"
+                                  f"{self._client_certificate_hint(url, host, err)}") from None
+
+    def _client_certificate_hint(self, url: str, host: str, err: BaseException) -> str:
+        """A TLS server that wants a client certificate and got none may just
+        hang up after the handshake (asyncio's does; Go's sends an alert), which
+        reads as a connection closed: say what may be missing."""
+        if not url.startswith("https://") or self.tls.certificates(host).client is not None \
+                or isinstance(err, ConnectionRefusedError) \
+                or not isinstance(err, (ConnectionError, ssl.SSLError)):
+            return ""
+        return (f" (if it requires a TLS client certificate: client.cert and client.key "
+                f"in certs.d/{host}/)")
 
     async def _token_get(self, url: str, headers: dict[str, str]) -> Response:
         return await self.request("GET", urlsplit(url).netloc, url, headers=headers,
@@ -148,7 +160,8 @@ def _retry_after(response: Response) -> float | None:
 
 
 def _untrusted(host: str, err: ssl.SSLError) -> RegistryError:
-    return RegistryError(f"TLS certificate of {host} is not trusted: {describe_tls_failure(err)}")
+    return RegistryError(f"TLS certificate of {host} is not trusted: {describe_tls_failure(err)} "
+                         f"(trust its CA with --ca-cert or certs.d/{host}/ca.crt)")
 
 
 def describe(err: BaseException) -> str:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from registry.app import make_app
 from registry.auth import token_server
+from registry.auth.controllers import TokenController
 from registry.auth.issuer import IssuerSettings, TokenIssuer
 from registry.auth.middleware import auth_middleware
 from registry.auth.setup import access_controller, built_in_issuer
@@ -75,6 +76,7 @@ def basic_registry(driver: StorageDriver, htpasswd: Path, throttle=None) -> web.
 class TokenSetup:
     app: web.Application
     issuer: TokenIssuer
+    controller: TokenController
 
 
 def token_registry(driver: StorageDriver, directory: Path, throttle=None,
@@ -90,7 +92,7 @@ def token_registry(driver: StorageDriver, directory: Path, throttle=None,
     options = {"realm": realm or "http://unused/token", "service": SERVICE, "issuer": ISSUER,
                "autoredirect": realm is None, "autoredirectpath": "/token"}
     controller = access_controller({"token": options}, driver, issuer, throttle)
-    return TokenSetup(with_auth(driver, controller, issuer), issuer)
+    return TokenSetup(with_auth(driver, controller, issuer), issuer, controller)
 
 
 def blob(data: bytes) -> tuple[bytes, str]:
