@@ -15,8 +15,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def run(command: Sequence[str], check: bool = True, timeout: float = COMMAND_TIMEOUT,
         env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    if "input" not in kwargs:
+        kwargs["stdin"] = subprocess.DEVNULL
     result = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, **kwargs)
+                            env={**os.environ, **(env or {})}, **kwargs)
     if check:
         assert result.returncode == 0, (
             f"{' '.join(command)} exited {result.returncode}\n"

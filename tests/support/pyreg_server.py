@@ -33,11 +33,13 @@ def pyreg_server(storage: Path | str | None, args: Sequence[str] = (), env: dict
 @contextlib.contextmanager
 def pyreg_process(storage: Path | str | None, args: Sequence[str] = (), env: dict | None = None,
                   port: int | None = None, stderr=subprocess.DEVNULL,
-                  context: ssl.SSLContext | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+                  context: ssl.SSLContext | None = None,
+                  host: str = "127.0.0.1") -> Iterator[tuple[str, subprocess.Popen]]:
     """Like pyreg_server, but yields (url, process) for tests that inspect the
-    process; with `context` (how the test trusts it), the server speaks https."""
+    process; with `context` (how the test trusts it), the server speaks https;
+    `host` is a loopback address ("[::1]" for IPv6)."""
     port = port or free_port()
-    command = [sys.executable, "-m", "pyreg_cli.main", "serve", "--addr", f"127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "pyreg_cli.main", "serve", "--addr", f"{host}:{port}"]
     if storage is not None:
         Path(storage).mkdir(parents=True, exist_ok=True)
         command += ["--storage", str(storage)]
@@ -47,6 +49,6 @@ def pyreg_process(storage: Path | str | None, args: Sequence[str] = (), env: dic
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=stderr)
     with terminating(process):
-        url = f"{'https' if context else 'http'}://127.0.0.1:{port}"
+        url = f"{'https' if context else 'http'}://{host}:{port}"
         wait_for_http(f"{url}/v2/", process, context=context)
         yield url, process
