@@ -25,6 +25,7 @@ from .accounts import Accounts, AuthenticationFailed, Throttled
 from .challenge import (INSUFFICIENT_SCOPE, INVALID_TOKEN, basic_challenge, bearer_challenge,
                         denied, too_many_attempts, unauthorized)
 from .grants import Grant
+from .robots import SUBJECT_PREFIX, RobotStore
 from .scopes import Requirement, Scope
 from .throttle import FailureThrottle
 from .tokens import TokenRejected, TokenSettings, TokenValidator
@@ -103,10 +104,16 @@ class BasicController:
 
 
 class TokenController:
-    def __init__(self, validator: TokenValidator, throttle: FailureThrottle | None = None):
+    """With `robots` (the built-in issuer's), a token issued to a robot stops
+    working when the robot is revoked or expires, not only when the token
+    does: its record is looked up (cached for a second or two) per request."""
+
+    def __init__(self, validator: TokenValidator, throttle: FailureThrottle | None = None,
+                 robots: RobotStore | None = None):
         self.settings: TokenSettings = validator.settings
         self.validator = validator
         self.throttle = throttle if throttle is not None else FailureThrottle()
+        self.robots = robots
 
     def _challenge(self, attempt: Attempt, scopes: tuple[Scope, ...], error: str | None = None):
         realm = self.settings.realm
@@ -128,11 +135,21 @@ class TokenController:
             audit.refused(None, attempt.address, wanted, err.reason,
                           logging.WARNING if err.forged else logging.INFO)
             raise self._challenge(attempt, wanted, INVALID_TOKEN) from None
+        if not await self._robot_alive(grant.subject):
+            audit.refused(grant.subject, attempt.address, wanted, "robot revoked or expired",
+                          logging.INFO)
+            raise self._challenge(attempt, wanted, INVALID_TOKEN)
         missing = grant.missing(requirement)
         if missing:
             audit.refused(grant.subject, attempt.address, missing, "insufficient scope", logging.INFO)
             raise self._challenge(attempt, wanted, INSUFFICIENT_SCOPE)
         return grant
+
+    async def _robot_alive(self, subject: str | None) -> bool:
+        if self.robots is None or not subject or not subject.startswith(SUBJECT_PREFIX):
+            return True
+        robot = await self.robots.get(subject[len(SUBJECT_PREFIX):])
+        return robot is not None and not robot.expired()
 
     async def _verify(self, attempt: Attempt, token: str, wanted) -> Grant:
         wait = self.throttle.reserve(attempt.address)

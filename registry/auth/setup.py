@@ -62,7 +62,8 @@ def access_controller(auth: Mapping[str, Any], driver: StorageDriver,
                                             RobotStore(driver, robot_refresh), throttle))
         settings = TokenSettings.from_mapping(options, keys_required=issuer is None)
         roots = [issuer.signing.certificate] if issuer else []
-        return TokenController(TokenValidator.from_settings(settings, roots), throttle)
+        return TokenController(TokenValidator.from_settings(settings, roots), throttle,
+                               issuer.accounts.robots if issuer else None)
     except ValueError as err:  # a file, bundle or setting that cannot be used
         raise AuthSetupError(str(err)) from None
 

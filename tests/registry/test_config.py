@@ -243,3 +243,54 @@ def test_unreadable_and_invalid_files(tmp_path):
     bad.write_text("http: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(str(bad), environ={})
+
+
+def test_auth_and_tls_sections_the_registry2_way():
+    config = config_from_dict({}, environ={
+        "REGISTRY_AUTH": "htpasswd", "REGISTRY_AUTH_HTPASSWD_REALM": "basic-realm",
+        "REGISTRY_AUTH_HTPASSWD_PATH": "/auth/htpasswd",
+        "REGISTRY_HTTP_TLS_CERTIFICATE": "/certs/domain.crt",
+        "REGISTRY_HTTP_TLS_KEY": "/certs/domain.key", "REGISTRY_HTTP_TLS_CLIENTCAS": "[/certs/ca.pem]"})
+    assert (config.auth.scheme, dict(config.auth.options)) == \
+        ("htpasswd", {"realm": "basic-realm", "path": "/auth/htpasswd"})
+    assert config.http.tls.clientcas == ("/certs/ca.pem",) and config.token_server is None
+    token = config_from_dict({"auth": {"token": {
+        "realm": "https://auth/token", "service": "registry", "issuer": "auth",
+        "rootcertbundle": "/certs/bundle.pem", "autoredirect": False}}}, environ={})
+    assert token.auth.scheme == "token" and token.auth.options["rootcertbundle"] == "/certs/bundle.pem"
+    assert config_from_dict({"auth": {"none": None}}, environ={}).auth is None
+
+
+TOKEN = {"realm": "https://r/token", "service": "registry", "issuer": "pyreg"}
+
+
+def test_the_built_in_issuer_takes_service_and_issuer_from_auth_token():
+    config = config_from_dict({"auth": {"token": TOKEN}, "pyreg": {"tokenserver": {
+        "keydir": "/keys", "htpasswd": "/users", "rules": "/rules.yml", "lifetime": "10m",
+        "algorithm": "eddsa"}}}, environ={})
+    server = config.token_server
+    assert (server.service, server.issuer, server.key_dir, server.lifetime) == \
+        ("registry", "pyreg", "/keys", 600.0)
+    assert server.algorithm == "EdDSA" and server.path == "/token"
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"pyreg": {"tokenserver": {"keydir": "/k", "rulez": "/r"}}},
+     "^unknown config key pyreg.tokenserver.rulez; did you mean pyreg.tokenserver.rules?"),
+    ({"pyreg": {"tokenserver": {"htpasswd": "/u", "service": "s", "issuer": "i"}}},
+     "^pyreg.tokenserver.keydir is required"),
+    ({"auth": {"token": TOKEN}, "pyreg": {"tokenserver": {"keydir": "/k", "service": "other"}}},
+     "differs from auth.token.service"),
+    ({"pyreg": {"tokenserver": {"keydir": "/k"}}}, "pyreg.tokenserver.service is required"),
+    ({"auth": {"htpasswd": {"realm": "r", "path": "/p"}}, "pyreg": {"tokenserver": {"keydir": "/k"}}},
+     "needs auth.token, not auth.htpasswd"),
+    ({"auth": {"token": TOKEN}, "pyreg": {"tokenserver": {"keydir": "/k", "path": "/v2/token"}}},
+     "path outside /v2"),
+    ({"auth": {"token": TOKEN, "htpasswd": {"realm": "r", "path": "/p"}}}, "more than one auth method"),
+    ({"auth": {"htpasswd": {"realm": "r"}}}, "^auth.htpasswd.path is required$"),
+    ({"auth": {"token": {"realm": "r", "service": "s"}}}, "^auth.token.issuer is required$"),
+    ({"pyreg": {"tokenserver": {"keydir": "/k", "algorithm": "HS256"}}}, "must be one of ES256, EdDSA"),
+])
+def test_access_settings_that_cannot_work_are_one_line(data, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(data, environ={})

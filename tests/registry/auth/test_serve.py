@@ -193,6 +193,9 @@ def test_built_in_issuer_and_a_robot_until_it_is_revoked(tmp_path):
         while token_for(url, context, "ci", secret, "repository:team/app:pull")[0] != 401:
             assert time.monotonic() < deadline, "a revoked robot still gets tokens"
             time.sleep(0.2)
+        revoked = call(f"{url}/v2/team/app/blobs/{DIGEST}", context, headers=bearer(robot))
+        assert revoked[0] == 401             # nor does a token issued to it before
+        assert call(f"{url}/v2/team/app/blobs/{DIGEST}", context, headers=bearer(alice))[0] == 200
 
 
 def client_context(ca: Path, certificate: Path | None = None, key: Path | None = None):
