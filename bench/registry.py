@@ -2,15 +2,16 @@
 machine, both on filesystem storage in a temporary directory.
 
     python3 -m bench.registry [--quick] [--workers N] [--seconds S] [--workdir DIR]
-                              [--only throughput,catalog,startup]
+                              [--only throughput,auth,catalog,startup]
 
 Measured for each server (one at a time, so they never share the CPUs):
 manifest GET and HEAD and 1 KiB blob GET requests/s at 32 connections (wrk
 when installed, else an aiohttp load generator in its own process), a
 256 MiB monolithic blob PUT streamed from a file and its GET in MB/s; and
 for pyreg its peak RSS (all its processes, from /proc) while 8 clients each
-stream a 1 GiB blob; a catalog page at 2,000 and 10,000 repositories and the
-time from exec to the first answer (see bench/registry_catalog.py). Prints
+stream a 1 GiB blob; manifest GET requests/s with token auth on (see
+bench/registry_auth.py); a catalog page at 2,000 and 10,000 repositories and
+the time from exec to the first answer (see bench/registry_catalog.py). Prints
 one table with the ratios, pyreg's advantage above 1 (for times, the
 distribution/pyreg ratio).
 Every process it starts runs in its own session and is stopped, with all
@@ -152,9 +153,10 @@ def distribution_command(root: Path, port: int, workdir: Path) -> list[str]:
 
 # -- HTTP as a registry client ---------------------------------------------------------
 class Registry:
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None):
         parts = urllib.parse.urlsplit(base_url)
         self.host, self.port = parts.hostname, parts.port
+        self.headers = headers or {}  # on every call (an Authorization, say)
 
     def connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(self.host, self.port, timeout=900, blocksize=MiB)
@@ -162,7 +164,7 @@ class Registry:
     def call(self, method: str, path: str, body=None, headers: dict | None = None,
              expect: int = 200) -> http.client.HTTPResponse:
         connection = self.connect()
-        connection.request(method, path, body=body, headers=headers or {})
+        connection.request(method, path, body=body, headers={**self.headers, **(headers or {})})
         response = connection.getresponse()
         response.read()
         if response.status != expect:
@@ -255,41 +257,51 @@ def seed_image(registry: Registry) -> dict[str, str]:
 
 
 # -- load ---------------------------------------------------------------------------------
-def requests_per_second(url: str, method: str, accept: str | None, seconds: float, workdir: Path) -> float:
-    """wrk for GET; ab for HEAD (wrk waits for a HEAD response's body, and stalls);
-    the aiohttp generator when neither tool is installed."""
-    if method == "HEAD" and shutil.which("ab"):
-        rate = _ab_head(url, accept, seconds)
-    elif method != "HEAD" and shutil.which("wrk"):
-        rate = _wrk(url, method, accept, seconds, workdir)
+def requests_per_second(url: str, method: str, accept: str | None, seconds: float, workdir: Path,
+                        headers: dict[str, str] | None = None) -> float:
+    """By the tool load_tool names; `headers` go with every request."""
+    headers = {**({"Accept": accept} if accept else {}), **(headers or {})}
+    tool = load_tool(method, bool(headers.keys() - {"Accept"}))
+    if tool == "ab":
+        rate = _ab(url, method, headers, seconds)
+    elif tool == "wrk":
+        rate = _wrk(url, method, headers, seconds, workdir)
     else:
-        command = [sys.executable, "-m", "bench.registry", "--load-generator", url, method, accept or "", str(seconds)]
+        command = [sys.executable, "-m", "bench.registry", "--load-generator", url, method,
+                   json.dumps(headers), str(seconds)]
         rate = float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
     if rate <= 0:
         raise RuntimeError(f"{method} {url}: no request completed")
     return rate
 
 
-def load_tool(method: str) -> str:
-    if method == "HEAD":
-        return "ab" if shutil.which("ab") else "aiohttp"
-    return "wrk" if shutil.which("wrk") else "aiohttp"
+def load_tool(method: str, authorized: bool = False) -> str:
+    """wrk for GET; ab for HEAD (wrk waits for a HEAD response's body, and
+    stalls), and for the token-auth row when wrk is missing (a Python load
+    generator takes CPU from the servers); else the aiohttp generator."""
+    if method != "HEAD" and shutil.which("wrk"):
+        return "wrk"
+    if (method == "HEAD" or authorized) and shutil.which("ab"):
+        return "ab"
+    return "aiohttp"
 
 
-def _ab_head(url: str, accept: str | None, seconds: float) -> float:
-    command = ["ab", "-q", "-k", "-i", "-c", str(CONNECTIONS), "-t", f"{seconds:g}", "-n", "100000000"]
-    command += ["-H", f"Accept: {accept}"] if accept else []
+def _ab(url: str, method: str, headers: dict[str, str], seconds: float) -> float:
+    command = ["ab", "-q", "-k", "-c", str(CONNECTIONS), "-t", f"{seconds:g}", "-n", "100000000"]
+    command += ["-i"] if method == "HEAD" else []
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     failed = re.search(r"Failed requests:\s+(\d+)", output)
     if (failed and int(failed.group(1))) or "Non-2xx responses" in output:
-        raise RuntimeError(f"HEAD {url} had failures under load:\n{output}")
+        raise RuntimeError(f"{method} {url} had failures under load:\n{output}")
     return float(re.search(r"Requests per second:\s+([\d.]+)", output).group(1))
 
 
-def _wrk(url: str, method: str, accept: str | None, seconds: float, workdir: Path) -> float:
+def _wrk(url: str, method: str, headers: dict[str, str], seconds: float, workdir: Path) -> float:
     script = workdir / "wrk.lua"
     script.write_text(f'wrk.method = "{method}"\n'
-                      + (f'wrk.headers["Accept"] = "{accept}"\n' if accept else ""))
+                      + "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in headers.items()))
     output = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script), url],
                             capture_output=True, text=True, check=True).stdout
     failures = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -298,14 +310,14 @@ def _wrk(url: str, method: str, accept: str | None, seconds: float, workdir: Pat
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
-def load_generator(url: str, method: str, accept: str, seconds: float) -> None:
+def load_generator(url: str, method: str, headers_json: str, seconds: float) -> None:
     """The fallback without wrk: CONNECTIONS aiohttp clients in this (separate) process."""
     import asyncio
 
     import aiohttp
 
     async def run() -> int:
-        headers = {"Accept": accept} if accept else {}
+        headers = json.loads(headers_json)
         deadline, count = time.monotonic() + seconds, 0
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS)) as session:
             async def client() -> None:
@@ -419,9 +431,14 @@ def both_over(root: Path, work: Path) -> Iterator[dict[str, int]]:
         yield ports
 
 
-def catalog_and_startup(parts: set[str], work: Path) -> dict[str, dict[str, float]]:
+def separate_rows(parts: set[str], work: Path, workers: int, seconds: float) -> dict[str, dict[str, float]]:
+    """The rows whose servers are their own: token auth, catalog, start-up."""
     from .registry_catalog import REPOSITORY_COUNTS, catalog_rows, pyreg_executable, startup_rows
     results: dict[str, dict[str, float]] = {"pyreg": {}, "distribution": {}}
+    if "auth" in parts:
+        from .registry_auth import token_auth_rows
+        for name, rows in token_auth_rows(work / "auth", workers, seconds).items():
+            results[name].update(rows)
     if "catalog" in parts:
         for count in REPOSITORY_COUNTS:
             for name, rows in catalog_rows(work, lambda root: both_over(root, work), count).items():
@@ -444,16 +461,18 @@ def catalog_and_startup(parts: set[str], work: Path) -> dict[str, dict[str, floa
 
 def run(args: argparse.Namespace) -> None:
     parts = set(args.only.split(","))
-    if not parts <= {"throughput", "catalog", "startup"}:
-        raise SystemExit(f"--only takes throughput, catalog and startup, not {args.only}")
-    if "throughput" not in parts:
-        with tempfile.TemporaryDirectory(prefix="pyreg-bench-", dir=args.workdir) as temp:
-            results = catalog_and_startup(parts, Path(temp))
-        print_table(results["pyreg"], results["distribution"], [])
-        return
+    if not parts <= {"throughput", "auth", "catalog", "startup"}:
+        raise SystemExit(f"--only takes throughput, auth, catalog and startup, not {args.only}")
     sizes = QUICK if args.quick else FULL
     if args.seconds:
         sizes = Sizes(sizes.big_blob, sizes.upload_clients, sizes.upload_blob, args.seconds)
+    if "throughput" not in parts:
+        with tempfile.TemporaryDirectory(prefix="pyreg-bench-", dir=args.workdir) as temp:
+            results = separate_rows(parts, Path(temp), args.workers, sizes.seconds)
+        notes = [f"\npyreg --workers {args.workers}; token-auth load by {load_tool('GET', True)} at "
+                 f"{CONNECTIONS} connections for {sizes.seconds:g}s"] if "auth" in parts else []
+        print_table(results["pyreg"], results["distribution"], notes)
+        return
     with tempfile.TemporaryDirectory(prefix="pyreg-bench-", dir=args.workdir) as temp, \
             contextlib.ExitStack() as stack:
         work = Path(temp)
@@ -472,14 +491,15 @@ def run(args: argparse.Namespace) -> None:
                 results[name][row] = measure(server)
         baseline, peak, seconds = peak_rss_during_uploads(servers["pyreg"].url, processes["pyreg"].pid, sizes)
         stack.close()  # the throughput servers stop before the catalog and start-up rows
-        for name, rows in catalog_and_startup(parts, work).items():
+        for name, rows in separate_rows(parts, work, args.workers, sizes.seconds).items():
             results[name].update(rows)
     label = f"peak RSS, {sizes.upload_clients} x {sizes.upload_blob // MiB} MiB uploads (MiB)"
     results["pyreg"][label] = peak / MiB
     total = sizes.upload_clients * sizes.upload_blob / 1e6
     print_table(results["pyreg"], results["distribution"], [
-        f"\npyreg --workers {args.workers}; load by {load_tool('GET')} (GET) and {load_tool('HEAD')} (HEAD) "
-        f"at {CONNECTIONS} connections for {sizes.seconds:g}s per row; best of 2 for big blobs",
+        f"\npyreg --workers {args.workers}; load by {load_tool('GET')} (GET), {load_tool('HEAD')} (HEAD) "
+        f"and {load_tool('GET', True)} (token auth) at {CONNECTIONS} connections for {sizes.seconds:g}s "
+        "per row; best of 2 for big blobs",
         f"pyreg RSS {baseline / MiB:.0f} MiB before the concurrent uploads; they took "
         f"{seconds:.1f}s ({total / seconds:.0f} MB/s together)"])
 
@@ -490,14 +510,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="pyreg serve --workers (default 1)")
     parser.add_argument("--seconds", type=float, help="seconds of load per request-rate row")
     parser.add_argument("--workdir", help="where temporary storage goes (default: the system temp dir)")
-    parser.add_argument("--only", default="throughput,catalog,startup",
+    parser.add_argument("--only", default="throughput,auth,catalog,startup",
                         help="comma-separated parts to run (default: all)")
-    parser.add_argument("--load-generator", nargs=4, metavar=("URL", "METHOD", "ACCEPT", "SECONDS"),
+    parser.add_argument("--load-generator", nargs=4, metavar=("URL", "METHOD", "HEADERS", "SECONDS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load_generator:
-        url, method, accept, seconds = args.load_generator
-        load_generator(url, method, accept, float(seconds))
+        url, method, headers, seconds = args.load_generator
+        load_generator(url, method, headers, float(seconds))
         return
     run(args)
 
