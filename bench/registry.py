@@ -142,13 +142,17 @@ def pyreg_command(root: Path, port: int, workers: int) -> list[str]:
             "--storage", str(root), "--workers", str(workers)]
 
 
-def distribution_command(root: Path, port: int, workdir: Path) -> list[str]:
+def distribution_binary() -> str:
     binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
     if not os.path.exists(binary):
         raise SystemExit("docker-registry (Distribution 2.8.2) is not installed: apt-get install docker-registry")
+    return binary
+
+
+def distribution_command(root: Path, port: int, workdir: Path) -> list[str]:
     config = workdir / "distribution.yml"
     config.write_text(DISTRIBUTION_CONFIG.format(root=root, port=port))
-    return [binary, "serve", str(config)]
+    return [distribution_binary(), "serve", str(config)]
 
 
 # -- HTTP as a registry client ---------------------------------------------------------
@@ -431,12 +435,34 @@ def both_over(root: Path, work: Path) -> Iterator[dict[str, int]]:
         yield ports
 
 
+def token_auth_rows(work: Path, workers: int, seconds: float) -> dict[str, dict[str, float]]:
+    """Manifest GET requests/s with token auth on (bench/registry_auth.py), one server after the other."""
+    from .registry_auth import LABEL, token, write_configs
+    ports = {"pyreg": free_port(), "distribution": free_port()}
+    configs = dict(zip(ports, write_configs(work, ports["pyreg"], ports["distribution"])))
+    commands = {"pyreg": [*pyreg_command(work / "pyreg", ports["pyreg"], workers), "--config", str(configs["pyreg"])],
+                "distribution": [distribution_binary(), "serve", str(configs["distribution"])]}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    with contextlib.ExitStack() as stack:
+        for name, command in commands.items():  # pyreg first: it makes the key Distribution trusts
+            stack.enter_context(running(command, urls[name], work / f"{name}-auth.log"))
+        push, pull = (token(urls["pyreg"], f"repository:{REPO}:{actions}") for actions in ("pull,push", "pull"))
+        for url in urls.values():
+            seed_image(Registry(url, {"Authorization": f"Bearer {push}"}))
+        bearer = {"Authorization": f"Bearer {pull}"}
+        rows = {}
+        for name, url in urls.items():  # back to back, so both see the same machine
+            manifest = f"{url}/v2/{REPO}/manifests/v1"
+            requests_per_second(manifest, "GET", OCI_MANIFEST, 1, work, bearer)  # warm up
+            rows[name] = {LABEL: requests_per_second(manifest, "GET", OCI_MANIFEST, seconds, work, bearer)}
+        return rows
+
+
 def separate_rows(parts: set[str], work: Path, workers: int, seconds: float) -> dict[str, dict[str, float]]:
     """The rows whose servers are their own: token auth, catalog, start-up."""
     from .registry_catalog import REPOSITORY_COUNTS, catalog_rows, pyreg_executable, startup_rows
     results: dict[str, dict[str, float]] = {"pyreg": {}, "distribution": {}}
     if "auth" in parts:
-        from .registry_auth import token_auth_rows
         for name, rows in token_auth_rows(work / "auth", workers, seconds).items():
             results[name].update(rows)
     if "catalog" in parts:

@@ -19,13 +19,13 @@ from aiohttp import web
 
 from storage_backends.base import StorageDriver
 
+from .auth import token_server
 from .auth.controllers import AccessController
 from .auth.errors import AuthError
 from .auth.issuer import IssuerSettings, TokenIssuer
 from .auth.middleware import auth_middleware
 from .auth.setup import access_controller, built_in_issuer
 from .auth.throttle import FailureThrottle
-from .auth import token_server
 from .config import RegistryConfig, TokenServerSettings
 
 

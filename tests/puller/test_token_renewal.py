@@ -73,6 +73,15 @@ def logged_in(pyreg, host: str) -> None:
     assert result.code == 0, result.err
 
 
+def pushed_then_emptied(pyreg, tmp_path, root, registry: Registry, host: str) -> None:
+    """The image pushed by alice, then gone from the local store; counts start over."""
+    logged_in(pyreg, host)
+    load_layout_into_store(pyreg, tmp_path / "src", f"{host}/team-a/app:1")
+    assert pyreg("push", "-q", f"{host}/team-a/app:1").code == 0
+    emptied(root)
+    registry.token_scopes.clear()
+
+
 def test_tokens_are_fetched_once_per_scope(tmp_path, pyreg, root, registry, image):
     with serve_app(registry.setup.app) as host:
         logged_in(pyreg, host)
@@ -90,11 +99,7 @@ def test_tokens_are_fetched_once_per_scope(tmp_path, pyreg, root, registry, imag
 def test_a_token_refused_mid_pull_is_renewed_once_and_the_pull_goes_on(
         tmp_path, pyreg, root, registry, image):
     with serve_app(registry.setup.app) as host:
-        logged_in(pyreg, host)
-        load_layout_into_store(pyreg, tmp_path / "src", f"{host}/team-a/app:1")
-        assert pyreg("push", "-q", f"{host}/team-a/app:1").code == 0
-        emptied(root)
-        registry.token_scopes.clear()
+        pushed_then_emptied(pyreg, tmp_path, root, registry, host)
         registry.trigger = ("GET", "blobs", 200)
         pulled = pyreg("pull", "-q", f"{host}/team-a/app:1")
         assert pulled.code == 0, pulled.err
@@ -121,11 +126,7 @@ def test_a_token_refused_mid_push_is_renewed_once_and_the_push_goes_on(
 def test_a_renewed_token_refused_again_ends_the_pull_with_one_line(
         tmp_path, pyreg, root, registry, image):
     with serve_app(registry.setup.app) as host:
-        logged_in(pyreg, host)
-        load_layout_into_store(pyreg, tmp_path / "src", f"{host}/team-a/app:1")
-        assert pyreg("push", "-q", f"{host}/team-a/app:1").code == 0
-        emptied(root)
-        registry.token_scopes.clear()
+        pushed_then_emptied(pyreg, tmp_path, root, registry, host)
         registry.move_clocks(registry=LATER, issuer=0)   # every token it issues is stale
         pulled = pyreg("pull", "-q", "-j", "1", f"{host}/team-a/app:1")
     assert pulled.code == 1 and len(pulled.err.strip().splitlines()) == 1

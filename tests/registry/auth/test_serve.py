@@ -28,7 +28,7 @@ from .signers import (ISSUER, SERVICE, Signer, bundle, claims, forged_tokens, is
                       kid, new_key, sign)
 
 BLOB, DIGEST = blob(b"a layer behind access control")
-HTPASSWD_CONFIG = """\
+SERVED = """\
 version: 0.1
 log:
   fields:
@@ -41,21 +41,14 @@ http:
   tls:
     certificate: {cert}
     key: {key}
+"""
+HTPASSWD_CONFIG = SERVED + """\
 auth:
   htpasswd:
     realm: basic-realm
     path: {htpasswd}
 """
-TOKEN_CONFIG = """\
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: {root}
-http:
-  addr: 127.0.0.1:{port}
-  tls:
-    certificate: {cert}
-    key: {key}
+TOKEN_CONFIG = SERVED + """\
 auth:
   token:
     realm: https://auth.example.test/token
@@ -95,13 +88,20 @@ def distribution_starts_with(config: Path, url: str, context: ssl.SSLContext) ->
         wait_for_http(f"{url}/v2/", process, context=context)
 
 
-def test_registry2_htpasswd_config_with_tls_starts_unchanged(tmp_path):
+def htpasswd_config(tmp_path) -> tuple[Path, int, ssl.SSLContext]:
+    """A registry:2 config.yml with Basic auth (alice, by htpasswd -B) and TLS;
+    its port, and how a client trusts it."""
     cert, key, context = tls_pair(tmp_path / "tls")
     htpasswd = write_htpasswd(tmp_path / "htpasswd", {"alice": "alice-pw"})
     port = free_port()
     config = tmp_path / "config.yml"
     config.write_text(HTPASSWD_CONFIG.format(root=tmp_path / "data", port=port, cert=cert, key=key,
                                              htpasswd=htpasswd))
+    return config, port, context
+
+
+def test_registry2_htpasswd_config_with_tls_starts_unchanged(tmp_path):
+    config, port, context = htpasswd_config(tmp_path)
     distribution_starts_with(config, f"https://127.0.0.1:{port}", context)
     with pyreg_process(None, ["--config", str(config)], port=port, context=context) as (url, _):
         status, headers, body = call(f"{url}/v2/", context)
@@ -269,12 +269,7 @@ def test_access_that_cannot_be_served_stops_start_up(tmp_path, text, message):
 
 
 def test_an_over_long_basic_header_is_a_401_too(tmp_path):
-    cert, key, context = tls_pair(tmp_path / "tls")
-    htpasswd = write_htpasswd(tmp_path / "htpasswd", {"alice": "alice-pw"})
-    port = free_port()
-    config = tmp_path / "config.yml"
-    config.write_text(HTPASSWD_CONFIG.format(root=tmp_path / "data", port=port, cert=cert, key=key,
-                                             htpasswd=htpasswd))
+    config, port, context = htpasswd_config(tmp_path)
     with pyreg_process(None, ["--config", str(config)], port=port, context=context) as (url, _):
         padded = {"Authorization": "Basic " + base64.b64encode(b"alice:" + b"x" * 12000).decode()}
         assert call(f"{url}/v2/", context, headers=padded)[0] == 401
