@@ -14,7 +14,7 @@ import logging
 
 from .config import ConfigError, RegistryConfig
 from .logs import ACCESS_LOGGER, configure_logging
-from .server import bind_socket, import_server, open_driver, ssl_context
+from .server import BACKLOG, bind_socket, import_server, open_driver, ssl_context
 
 log = logging.getLogger("pyreg.registry")
 
@@ -32,7 +32,7 @@ def serve_token_server(config: RegistryConfig) -> None:
         issuer = issuer_for(config.token_server, driver)
     except ValueError as err:  # a file or key directory that cannot be used
         raise ConfigError(str(err)) from None
-    sock.listen()
+    sock.listen(BACKLOG)
     import_server()
     from aiohttp import web
 

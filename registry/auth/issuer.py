@@ -34,8 +34,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from ..certificates import (certificate_pem, locked_directory, private_key_pem, self_signed_certificate,
-                   write_file_atomically)
+from ..certificates import (certificate_pem, locked_directory, private_key_pem,
+                            self_signed_certificate, write_file_atomically)
 from .accounts import Account, Accounts
 from .errors import AuthError
 from .grants import Grant

@@ -37,3 +37,13 @@ def test_importing_the_server_leaves_the_tls_environment_as_it_was():
               "from registry.server import import_server\nimport_server()\n"
               "print(before == state(), before[2] > 0)")
     assert out == "True True"
+
+
+def test_without_auth_the_app_loads_no_cryptography():
+    loaded = run("import sys\n"
+                 "from registry.app import make_app\n"
+                 "from registry.config import config_from_dict\n"
+                 "from storage_backends.memory import MemoryDriver\n"
+                 "make_app(config_from_dict({}, {}), MemoryDriver())\n"
+                 "print(sorted(m for m in sys.modules if m.startswith(('cryptography', 'registry.auth.'))))")
+    assert loaded == "['registry.auth.caller']"

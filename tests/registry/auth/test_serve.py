@@ -273,3 +273,32 @@ def test_an_over_long_basic_header_is_a_401_too(tmp_path):
     with pyreg_process(None, ["--config", str(config)], port=port, context=context) as (url, _):
         padded = {"Authorization": "Basic " + base64.b64encode(b"alice:" + b"x" * 12000).decode()}
         assert call(f"{url}/v2/", context, headers=padded)[0] == 401
+
+
+def test_token_server_alone(tmp_path):
+    write_htpasswd(tmp_path / "htpasswd", {"alice": "alice-pw"})
+    (tmp_path / "rules.yml").write_text(
+        'rules:\n  - {repositories: ["team/*"], users: [alice], actions: [pull]}\n')
+    port = free_port()
+    config = tmp_path / "config.yml"
+    config.write_text(
+        f"version: 0.1\nhttp: {{addr: '127.0.0.1:{port}'}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\n"
+        f"pyreg:\n  tokenserver: {{keydir: {tmp_path / 'keys'}, htpasswd: {tmp_path / 'htpasswd'}, "
+        f"rules: {tmp_path / 'rules.yml'}, service: {SERVICE}, issuer: {ISSUER}}}\n")
+    process = subprocess.Popen([sys.executable, "-m", "pyreg_cli.main", "token-server", "--config",
+                                str(config), "--tls-self-signed", "--tls-dir", str(tmp_path / "tls")],
+                               cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with terminating(process):
+        url = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "tls" / "registry.crt").exists():   # made on first start
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "registry.crt"))
+        wait_for_http(f"{url}/token", process, context=context)
+        status, granted = token_for(url, context, "alice", "alice-pw", "repository:team/app:pull,push")
+        assert status == 200
+        assert json.loads(base64.urlsafe_b64decode(granted.split(".")[1] + "=="))["access"] == \
+            [{"type": "repository", "name": "team/app", "actions": ["pull"]}]
+        assert call(f"{url}/v2/", context)[0] == 404      # the issuer alone: no registry here
