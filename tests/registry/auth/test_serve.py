@@ -154,18 +154,28 @@ def token_for(url: str, context, user: str, password: str, *scopes: str) -> tupl
     return status, json.loads(body)["token"] if status == 200 else None
 
 
-def test_built_in_issuer_and_a_robot_until_it_is_revoked(tmp_path):
+def issuer_config(tmp_path, actions: str, registry: bool) -> tuple[Path, int]:
+    """The built-in issuer with alice (htpasswd -B) granted `actions` on
+    team/*; with `registry`, for a registry that takes its tokens
+    (auth.token), else for `pyreg token-server` alone. The config and its port."""
     write_htpasswd(tmp_path / "htpasswd", {"alice": "alice-pw"})
     (tmp_path / "rules.yml").write_text(
-        'rules:\n  - {repositories: ["team/*"], users: [alice], actions: [pull, push]}\n')
+        f'rules:\n  - {{repositories: ["team/*"], users: [alice], actions: [{actions}]}}\n')
     port = free_port()
+    validated = (f"auth:\n  token: {{realm: 'https://127.0.0.1:{port}/token', service: {SERVICE}, "
+                 f"issuer: {ISSUER}}}\n") if registry else ""
+    named = "" if registry else f", service: {SERVICE}, issuer: {ISSUER}"
     config = tmp_path / "config.yml"
     config.write_text(
-        f"version: 0.1\nstorage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\n"
-        f"auth:\n  token: {{realm: 'https://127.0.0.1:{port}/token', service: {SERVICE}, "
-        f"issuer: {ISSUER}}}\n"
+        f"version: 0.1\nhttp: {{addr: '127.0.0.1:{port}'}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\n{validated}"
         f"pyreg:\n  tokenserver: {{keydir: {tmp_path / 'keys'}, htpasswd: {tmp_path / 'htpasswd'}, "
-        f"rules: {tmp_path / 'rules.yml'}}}\n")
+        f"rules: {tmp_path / 'rules.yml'}{named}}}\n")
+    return config, port
+
+
+def test_built_in_issuer_and_a_robot_until_it_is_revoked(tmp_path):
+    config, port = issuer_config(tmp_path, "pull, push", registry=True)
     tls = ensure_self_signed(tmp_path / "tls", certificate_hosts("127.0.0.1"))
     context = ssl.create_default_context(cafile=str(tls.certificate))
     with pyreg_process(None, ["--config", str(config), "--tls-self-signed", "--tls-dir",
@@ -276,16 +286,7 @@ def test_an_over_long_basic_header_is_a_401_too(tmp_path):
 
 
 def test_token_server_alone(tmp_path):
-    write_htpasswd(tmp_path / "htpasswd", {"alice": "alice-pw"})
-    (tmp_path / "rules.yml").write_text(
-        'rules:\n  - {repositories: ["team/*"], users: [alice], actions: [pull]}\n')
-    port = free_port()
-    config = tmp_path / "config.yml"
-    config.write_text(
-        f"version: 0.1\nhttp: {{addr: '127.0.0.1:{port}'}}\n"
-        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\n"
-        f"pyreg:\n  tokenserver: {{keydir: {tmp_path / 'keys'}, htpasswd: {tmp_path / 'htpasswd'}, "
-        f"rules: {tmp_path / 'rules.yml'}, service: {SERVICE}, issuer: {ISSUER}}}\n")
+    config, port = issuer_config(tmp_path, "pull", registry=False)
     process = subprocess.Popen([sys.executable, "-m", "pyreg_cli.main", "token-server", "--config",
                                 str(config), "--tls-self-signed", "--tls-dir", str(tmp_path / "tls")],
                                cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
