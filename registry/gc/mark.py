@@ -1,0 +1,88 @@
+"""Marking: what each repository keeps alive, from its tags and manifest
+revisions through index children and referrers (`subject`).
+
+Without `delete_untagged` every revision is a root, as in Distribution.
+With it the roots are the tags' targets and the revisions linked (or relied on)
+within the grace period (an index's children are pushed before the index; a referrer
+may come before its subject is tagged); a kept manifest keeps its children
+and every manifest whose subject it is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ocispec.digest import Digest
+
+from ..store.links import Links
+from .freshness import Freshness
+from .inventory import Inventory, Repository
+from .manifest_reader import ManifestReader, gather_bounded
+
+
+@dataclass
+class RepositoryMarks:
+    tags: dict[str, Digest] = field(default_factory=dict)
+    kept: set[Digest] = field(default_factory=set)  # manifests kept
+    used: set[Digest] = field(default_factory=set)  # kept manifests and the blobs they name
+
+
+async def tag_targets(links: Links, repo: Repository) -> dict[str, Digest]:
+    names = sorted(repo.tags)
+    digests = await gather_bounded(links.read(repo.tags[name].key) for name in names)
+    return {name: digest for name, digest in zip(names, digests) if digest is not None}
+
+
+def referrers_by_subject(repo: Repository, reader: ManifestReader) -> dict[Digest, list[Digest]]:
+    found: dict[Digest, list[Digest]] = {}
+    for digest in repo.revisions:
+        refs = reader.known(digest)
+        if refs is not None and refs.subject is not None:
+            found.setdefault(refs.subject, []).append(digest)
+    return found
+
+
+async def closure(roots: set[Digest], reader: ManifestReader,
+                  referrers: dict[Digest, list[Digest]]) -> set[Digest]:
+    """The roots, their children and referrers, transitively."""
+    kept: set[Digest] = set()
+    pending = list(roots)
+    while pending:
+        digest = pending.pop()
+        if digest in kept:
+            continue
+        kept.add(digest)
+        refs = await reader.get(digest)
+        if refs is not None:
+            pending.extend(refs.children)
+        pending.extend(referrers.get(digest, ()))
+    return kept
+
+
+def used_by(kept: set[Digest], reader: ManifestReader) -> set[Digest]:
+    used = set(kept)
+    for digest in kept:
+        refs = reader.known(digest)
+        if refs is not None:
+            used |= refs.blobs
+    return used
+
+
+async def mark_repository(repo: Repository, links: Links, reader: ManifestReader,
+                          delete_untagged: bool, freshness: Freshness) -> RepositoryMarks:
+    marks = RepositoryMarks(tags=await tag_targets(links, repo))
+    roots = set(marks.tags.values())
+    if delete_untagged:
+        roots |= {digest for digest, link in repo.revisions.items()
+                  if freshness.relied_on(digest, [link])}
+    else:
+        roots |= set(repo.revisions)
+    marks.kept = await closure(roots, reader, referrers_by_subject(repo, reader))
+    marks.used = used_by(marks.kept, reader)
+    return marks
+
+
+async def mark(inventory: Inventory, links: Links, reader: ManifestReader, delete_untagged: bool,
+               freshness: Freshness) -> dict[str, RepositoryMarks]:
+    """Marks of every repository (manifests are read once, many at a time)."""
+    await reader.prefetch(digest for repo in inventory.repositories.values() for digest in repo.revisions)
+    return {name: await mark_repository(repo, links, reader, delete_untagged, freshness)
+            for name, repo in sorted(inventory.repositories.items())}
