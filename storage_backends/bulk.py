@@ -10,14 +10,22 @@ removes a thousand. On a local disk a scandir walk in one thread does the
 same without a thread hop per directory. Other backends (memory) take the
 generic path through the interface.
 
+On a local disk the cost is elsewhere: a thread hop per key and a full
+realpath per new directory (about 100 us each, measured here) took 3 of
+the 5 seconds a collection of 10,000 blobs needed. So a batch runs in one
+thread, and a path is trusted once each directory on it was seen, with one
+lstat, to be a real directory (not a link) inside a trusted one.
+
 These are optional capabilities in the sense of `base.py`; they belong on
-the drivers themselves (`walk_files`, `delete_many`) once the interface is
-opened to them, and live here meanwhile.
+the drivers themselves (`walk_files`, `read_many`, `delete_many`) once the
+interface is opened to them, and live here meanwhile.
 """
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import stat
 from typing import Iterable
 
 from .base import FileInfo, InvalidKey, PathNotFound, StorageDriver, StorageError, check_key
@@ -38,17 +46,113 @@ async def walk_files(driver: StorageDriver, prefix: str) -> list[FileInfo]:
     return sorted(files, key=lambda info: info.key)
 
 
+async def read_many(driver: StorageDriver, keys: Iterable[str]) -> dict[str, bytes | None]:
+    """The content of each (small) key; None for a key that is absent."""
+    keys = [check_key(key) for key in keys]
+    if driver.name == "filesystem":
+        return await asyncio.to_thread(_LocalTree(driver).read_all, keys)
+    contents = await _bounded(_read_or_none(driver, key) for key in keys)
+    return dict(zip(keys, contents))
+
+
 async def delete_many(driver: StorageDriver, keys: Iterable[str]) -> None:
     """Delete files (not directories); keys already gone are not an error."""
     keys = [check_key(key) for key in keys]
+    if not keys:
+        return
     if driver.name == "s3":
         await _delete_s3(driver, keys)
-        return
-    for key in keys:
+    elif driver.name == "filesystem":
+        await asyncio.to_thread(_LocalTree(driver).delete_all, keys)
+    else:
+        for key in keys:
+            try:
+                await driver.delete(key)
+            except PathNotFound:
+                pass
+
+
+async def _read_or_none(driver: StorageDriver, key: str) -> bytes | None:
+    try:
+        return await driver.get_content(key)
+    except PathNotFound:
+        return None
+
+
+async def _bounded(calls, limit: int = 16) -> list:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call):
+        async with gate:
+            return await call
+    return await asyncio.gather(*(one(call) for call in calls))
+
+
+class _LocalTree:
+    """Paths of keys under a filesystem driver's root, checked cheaply."""
+
+    def __init__(self, driver: StorageDriver):
+        anchor = "docker"
+        self.root = driver.local_path(anchor)[:-len(anchor) - 1]  # checked by the driver itself
+        self._trusted = {self.root}
+
+    def path(self, key: str) -> str:
+        path = os.path.join(self.root, key)
+        self._trust(os.path.dirname(path))
+        return path
+
+    def _trust(self, directory: str) -> None:
+        if directory in self._trusted:
+            return
+        if len(directory) <= len(self.root):
+            raise InvalidKey(f"{directory!r} is outside the storage root")
+        self._trust(os.path.dirname(directory))
         try:
-            await driver.delete(key)
-        except PathNotFound:
-            pass
+            info = os.lstat(directory)
+        except FileNotFoundError:
+            return  # nothing there to read or delete
+        if not stat.S_ISDIR(info.st_mode):
+            raise InvalidKey(f"{directory!r} is not a directory inside the storage root")
+        self._trusted.add(directory)
+
+    def read_all(self, keys: list[str]) -> dict[str, bytes | None]:
+        found: dict[str, bytes | None] = {}
+        for key in keys:
+            try:
+                fd = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except (FileNotFoundError, NotADirectoryError):
+                found[key] = None
+                continue
+            except OSError as error:
+                if error.errno != errno.ELOOP:
+                    raise StorageError(f"cannot read {key!r}: {error.strerror}") from None
+                found[key] = None  # a symbolic link is never a key
+                continue
+            with os.fdopen(fd, "rb") as file:
+                try:
+                    found[key] = file.read()
+                except IsADirectoryError:
+                    found[key] = None
+        return found
+
+    def delete_all(self, keys: list[str]) -> None:
+        for key in keys:
+            path = self.path(key)
+            try:
+                os.unlink(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            self._prune(os.path.dirname(path))
+
+    def _prune(self, directory: str) -> None:
+        """Remove directories left empty, as the driver does after a delete."""
+        while len(directory) > len(self.root):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                return  # not empty (or gone)
+            self._trusted.discard(directory)
+            directory = os.path.dirname(directory)
 
 
 def _walk_filesystem(driver: StorageDriver, prefix: str) -> list[FileInfo]:

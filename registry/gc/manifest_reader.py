@@ -1,31 +1,17 @@
-"""Reading the references of stored manifests, each digest once, many at a time.
-
-On S3 each manifest is a GET of some milliseconds; reading them one after
-another would dominate a collection, so they are fetched with bounded
-concurrency (the driver's threads do the waiting).
+"""Reading the references of stored manifests, each digest once, many at a
+time (`read_many`: on S3 a GET costs milliseconds, so they overlap; on disk
+they are read in one thread).
 """
 from __future__ import annotations
 
-import asyncio
-from typing import Awaitable, Iterable
+from typing import Iterable
 
 from ocispec.digest import Digest
 from storage_backends.base import PathNotFound, StorageDriver
+from storage_backends.bulk import read_many
 
 from .. import paths
 from .references import References, references_of
-
-CONCURRENCY = 16
-
-
-async def gather_bounded(calls: Iterable[Awaitable], limit: int = CONCURRENCY) -> list:
-    """Await every call, at most `limit` at a time; results in order."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(call: Awaitable):
-        async with gate:
-            return await call
-    return await asyncio.gather(*(one(call) for call in calls))
 
 
 class ManifestReader:
@@ -34,7 +20,9 @@ class ManifestReader:
         self._known: dict[Digest, References | None] = {}
 
     async def prefetch(self, digests: Iterable[Digest]) -> None:
-        await gather_bounded(self.get(digest) for digest in set(digests) if digest not in self._known)
+        wanted = {paths.blob_data(digest): digest for digest in set(digests) if digest not in self._known}
+        for key, raw in (await read_many(self.driver, wanted)).items():
+            self._known[wanted[key]] = None if raw is None else references_of(raw)
 
     async def get(self, digest: Digest) -> References | None:
         """The manifest's references; None when its bytes are not stored."""

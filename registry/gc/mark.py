@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ocispec.digest import Digest
+from ocispec.errors import OciError
+from storage_backends.base import StorageDriver
+from storage_backends.bulk import read_many
 
-from ..store.links import Links
 from .freshness import Freshness
 from .inventory import Inventory, Repository
-from .manifest_reader import ManifestReader, gather_bounded
+from .manifest_reader import ManifestReader
 
 
 @dataclass
@@ -25,10 +27,12 @@ class RepositoryMarks:
     used: set[Digest] = field(default_factory=set)  # kept manifests and the blobs they name
 
 
-async def tag_targets(links: Links, repo: Repository) -> dict[str, Digest]:
-    names = sorted(repo.tags)
-    digests = await gather_bounded(links.read(repo.tags[name].key) for name in names)
-    return {name: digest for name, digest in zip(names, digests) if digest is not None}
+def link_target(raw: bytes | None) -> Digest | None:
+    """The digest a link file names; None when absent or garbled."""
+    try:
+        return Digest.parse(raw.decode("ascii").strip()) if raw is not None else None
+    except (OciError, UnicodeDecodeError):
+        return None
 
 
 def referrers_by_subject(repo: Repository, reader: ManifestReader) -> dict[Digest, list[Digest]]:
@@ -66,9 +70,9 @@ def used_by(kept: set[Digest], reader: ManifestReader) -> set[Digest]:
     return used
 
 
-async def mark_repository(repo: Repository, links: Links, reader: ManifestReader,
+async def mark_repository(repo: Repository, tags: dict[str, Digest], reader: ManifestReader,
                           delete_untagged: bool, freshness: Freshness) -> RepositoryMarks:
-    marks = RepositoryMarks(tags=await tag_targets(links, repo))
+    marks = RepositoryMarks(tags=tags)
     roots = set(marks.tags.values())
     if delete_untagged:
         roots |= {digest for digest, link in repo.revisions.items()
@@ -80,9 +84,16 @@ async def mark_repository(repo: Repository, links: Links, reader: ManifestReader
     return marks
 
 
-async def mark(inventory: Inventory, links: Links, reader: ManifestReader, delete_untagged: bool,
-               freshness: Freshness) -> dict[str, RepositoryMarks]:
-    """Marks of every repository (manifests are read once, many at a time)."""
+async def mark(inventory: Inventory, driver: StorageDriver, reader: ManifestReader,
+               delete_untagged: bool, freshness: Freshness) -> dict[str, RepositoryMarks]:
+    """Marks of every repository (tags and manifests are read once, many at a time)."""
     await reader.prefetch(digest for repo in inventory.repositories.values() for digest in repo.revisions)
-    return {name: await mark_repository(repo, links, reader, delete_untagged, freshness)
+    tag_keys = {(name, tag): stored.key for name, repo in inventory.repositories.items()
+                for tag, stored in repo.tags.items()}
+    contents = await read_many(driver, tag_keys.values())
+    tags: dict[str, dict[str, Digest]] = {name: {} for name in inventory.repositories}
+    for (name, tag), key in tag_keys.items():
+        if (digest := link_target(contents[key])) is not None:
+            tags[name][tag] = digest
+    return {name: await mark_repository(repo, tags[name], reader, delete_untagged, freshness)
             for name, repo in sorted(inventory.repositories.items())}

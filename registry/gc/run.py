@@ -11,7 +11,6 @@ import time
 from storage_backends.base import StorageDriver
 from storage_backends.bulk import delete_many
 
-from ..store.links import Links
 from . import keys
 from .freshness import Freshness, Timing
 from .inventory import Inventory, take_inventory
@@ -35,7 +34,7 @@ async def collect(driver: StorageDriver, dry_run: bool = False, delete_untagged:
         inventory = await take_inventory(driver)
         freshness = timing.freshness(now, inventory.touched)
         reader = ManifestReader(driver)
-        marks = await mark(inventory, Links(driver), reader, delete_untagged, freshness)
+        marks = await mark(inventory, driver, reader, delete_untagged, freshness)
         plan = make_plan(inventory, marks, reader, freshness)
         report.warnings += _warnings(inventory, reader, marks)
         if lease is None:
