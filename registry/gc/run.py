@@ -17,9 +17,45 @@ from .inventory import Inventory, take_inventory
 from .lease import SweepLease
 from .manifest_reader import ManifestReader
 from .mark import mark
-from .plan import make_plan
+from .plan import Plan, make_plan
 from .report import GcReport
 from .sweep import Sweeper, doomed_shards
+
+
+class Collection:
+    """The steps of one collection, for `collect` and for tests that act
+    between publishing and sweeping (as a concurrent writer would)."""
+
+    def __init__(self, driver: StorageDriver, dry_run: bool, delete_untagged: bool, timing: Timing):
+        self.driver, self.timing = driver, timing
+        self.report = GcReport(dry_run, delete_untagged, timing.grace)
+        self.lease = None if dry_run else SweepLease(driver, timing)
+        self._sweeper: Sweeper | None = None
+        self._plan: Plan | None = None
+
+    async def prepare(self) -> Plan:
+        """Lease, inventory, marks and plan; published unless dry."""
+        now = time.time() if self.lease is None else await self.lease.acquire()
+        inventory = await take_inventory(self.driver)
+        freshness = self.timing.freshness(now, inventory.touched)
+        reader = ManifestReader(self.driver)
+        marks = await mark(inventory, self.driver, reader, self.report.delete_untagged, freshness)
+        self._plan = make_plan(inventory, marks, reader, freshness)
+        self.report.warnings += _warnings(inventory, reader, marks)
+        if self.lease is None:
+            self.report.removed = self._plan.items()
+        else:
+            await self.lease.publish(doomed_shards(self._plan))
+            self._sweeper = Sweeper(self.driver, self.lease, inventory, reader, freshness, self.report)
+        return self._plan
+
+    async def sweep(self) -> None:
+        await self._sweeper.run(self._plan)
+        await _expire_touch_records(self.driver, self._sweeper.inventory, self._sweeper.freshness)
+
+    async def close(self) -> None:
+        if self.lease is not None:
+            await self.lease.release()
 
 
 async def collect(driver: StorageDriver, dry_run: bool = False, delete_untagged: bool = False,
@@ -27,27 +63,15 @@ async def collect(driver: StorageDriver, dry_run: bool = False, delete_untagged:
     """Remove what nothing references and nobody touched within the grace
     period, while the registry serves; raises GcError when it cannot run."""
     started = time.monotonic()
-    report = GcReport(dry_run, delete_untagged, timing.grace)
-    lease = None if dry_run else SweepLease(driver, timing)
+    collection = Collection(driver, dry_run, delete_untagged, timing)
     try:
-        now = time.time() if lease is None else await lease.acquire()
-        inventory = await take_inventory(driver)
-        freshness = timing.freshness(now, inventory.touched)
-        reader = ManifestReader(driver)
-        marks = await mark(inventory, driver, reader, delete_untagged, freshness)
-        plan = make_plan(inventory, marks, reader, freshness)
-        report.warnings += _warnings(inventory, reader, marks)
-        if lease is None:
-            report.removed = plan.items()
-        else:
-            await lease.publish(doomed_shards(plan))
-            await Sweeper(driver, lease, inventory, reader, freshness, report).run(plan)
-            await _expire_touch_records(driver, inventory, freshness)
+        await collection.prepare()
+        if not dry_run:
+            await collection.sweep()
     finally:
-        if lease is not None:
-            await lease.release()
-    report.seconds = time.monotonic() - started
-    return report
+        await collection.close()
+    collection.report.seconds = time.monotonic() - started
+    return collection.report
 
 
 def run_gc(target, dry_run: bool = False, delete_untagged: bool = False,
