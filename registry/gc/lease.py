@@ -21,6 +21,7 @@ import time
 import uuid
 
 from storage_backends.base import PathNotFound, StorageDriver
+from storage_backends.bulk import delete_many
 
 from . import keys
 from .errors import GcBusy, LeaseLost
@@ -104,7 +105,7 @@ class SweepLease:
         await self._beat()
 
     async def finish_shard(self, phase: str, shard: tuple[str, str]) -> None:
-        await _delete(self.driver, keys.doomed_shard(self.epoch, phase, shard))
+        await delete_many(self.driver, [keys.doomed_shard(self.epoch, phase, shard)])
 
     def check(self) -> None:
         """Before a delete: the lease must still be ours to use."""

@@ -22,7 +22,7 @@ from .manifest_reader import ManifestReader
 
 @dataclass
 class RepositoryMarks:
-    tags: dict[str, Digest] = field(default_factory=dict)
+    tags: dict[str, Digest] = field(default_factory=dict)  # read only with delete_untagged
     kept: set[Digest] = field(default_factory=set)  # manifests kept
     used: set[Digest] = field(default_factory=set)  # kept manifests and the blobs they name
 
@@ -88,8 +88,10 @@ async def mark(inventory: Inventory, driver: StorageDriver, reader: ManifestRead
                delete_untagged: bool, freshness: Freshness) -> dict[str, RepositoryMarks]:
     """Marks of every repository (tags and manifests are read once, many at a time)."""
     await reader.prefetch(digest for repo in inventory.repositories.values() for digest in repo.revisions)
+    # Without delete_untagged every revision is a root: tags add nothing, and
+    # reading them would cost a request each.
     tag_keys = {(name, tag): stored.key for name, repo in inventory.repositories.items()
-                for tag, stored in repo.tags.items()}
+                for tag, stored in repo.tags.items()} if delete_untagged else {}
     contents = await read_many(driver, tag_keys.values())
     tags: dict[str, dict[str, Digest]] = {name: {} for name in inventory.repositories}
     for (name, tag), key in tag_keys.items():

@@ -1,7 +1,7 @@
 """Carrying out a plan while the registry keeps serving.
 
 Each phase looks again just before it deletes: a digest whose touch record
-(guard.py) or bytes were written since the collection began is spared, and
+(guard.py) was written since the collection began is spared, and
 so is everything a spared manifest keeps (its children, referrers and
 blobs). A writer that touched a digest after that look finds the shard
 still published and waits until it is done, then sees whether the bytes
@@ -12,11 +12,10 @@ finishes the work.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import itertools
 
 from ocispec.digest import Digest
-from storage_backends.base import PathNotFound, StorageDriver
+from storage_backends.base import StorageDriver
 from storage_backends.bulk import delete_many, walk_files
 
 from .. import paths
@@ -52,34 +51,33 @@ class Sweeper:
         await self.uploads(plan.uploads)
 
     async def unlink(self, items: list[Doomed]) -> None:
-        remaining = collections.Counter(keys.shard_of(item.digest) for item in items)
+        """Decide in order (a spared parent reprieves its children), then
+        delete in that order, in as few requests as the backend allows."""
+        shards = sorted({keys.shard_of(item.digest) for item in items})
+        touched = await self._touched_in(shards)
+        doomed = []
         for item in items:
-            if await self._unlink_spared(item):
+            if item.digest in self.reprieved[item.repository] or self._recently_touched(item, touched):
                 self._spare(item)
                 if item.kind == "manifest":
                     await self._reprieve(item.repository, item.digest)
             else:
-                self.lease.check()
-                await delete_many(self.driver, item.links)
-                self.report.removed.append(item)
-            shard = keys.shard_of(item.digest)
-            remaining[shard] -= 1
-            if remaining[shard] == 0:
-                await self.lease.finish_shard("unlink", shard)
+                doomed.append(item)
+        self.lease.check()
+        await delete_many(self.driver, [key for item in doomed for key in item.links])
+        self.report.removed += doomed
+        for shard in shards:
+            await self.lease.finish_shard("unlink", shard)
 
     async def blobs(self, items: list[Doomed]) -> None:
+        """Shard by shard: look at the touch records, then links, then data."""
         by_shard = itertools.groupby(sorted(items, key=lambda i: keys.shard_of(i.digest)),
                                      key=lambda i: keys.shard_of(i.digest))
         for shard, group in by_shard:
-            group = list(group)
-            touched = await self._touched_in(shard)
-            stored = {info.key: info.modified
-                      for info in await walk_files(self.driver, f"{paths.BLOBS}/{shard[0]}/{shard[1]}")}
+            touched = await self._touched_in([shard])
             doomed = []
             for item in group:
-                if item.data[0] not in stored:  # gone already: only its links are left to remove
-                    doomed.append(dataclasses.replace(item, size=0))
-                elif self._blob_spared(item, touched, stored[item.data[0]]):
+                if item.digest in self.reprieved[None] or self._recently_touched(item, touched):
                     self._spare(item)
                 else:
                     doomed.append(item)
@@ -100,28 +98,17 @@ class Sweeper:
             await delete_many(self.driver, [info.key for info in now])
             self.report.removed.append(item)
 
-    async def _unlink_spared(self, item: Doomed) -> bool:
-        if item.digest in self.reprieved[item.repository]:
-            return True
-        try:
-            touched = (await self.driver.stat(keys.touch_record(item.digest))).modified
-        except PathNotFound:
-            return False
-        return self.freshness.recent(touched)
+    def _recently_touched(self, item: Doomed, touched: dict[Digest, float]) -> bool:
+        return item.digest in touched and self.freshness.recent(touched[item.digest])
 
-    def _blob_spared(self, item: Doomed, touched: dict[Digest, float], modified: float) -> bool:
-        if item.digest in self.reprieved[None]:
-            return True  # kept by a spared manifest
-        if item.digest in touched and self.freshness.recent(touched[item.digest]):
-            return True
-        return self.freshness.recent(modified)  # uploaded again meanwhile
-
-    async def _touched_in(self, shard: tuple[str, str]) -> dict[Digest, float]:
+    async def _touched_in(self, shards: list[tuple[str, str]]) -> dict[Digest, float]:
+        """Touch records of the shards, read just before their deletes."""
         found = {}
-        for info in await walk_files(self.driver, keys.touched_shard(shard)):
-            digest = digest_of(shard[0], info.key.rsplit("/", 1)[-1])
-            if digest is not None:
-                found[digest] = info.modified
+        for shard in shards:
+            for info in await walk_files(self.driver, keys.touched_shard(shard)):
+                digest = digest_of(shard[0], info.key.rsplit("/", 1)[-1])
+                if digest is not None:
+                    found[digest] = info.modified
         return found
 
     async def _reprieve(self, name: str, digest: Digest) -> None:

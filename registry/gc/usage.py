@@ -42,7 +42,7 @@ async def storage_usage(driver: StorageDriver, names: Iterable[str] | None = Non
     rows = []
     for name in wanted:
         repo = inventory.repositories[name]
-        rows.append({"name": name, "tags": len(marks[name].tags), "manifests": len(repo.revisions),
+        rows.append({"name": name, "tags": len(repo.tags), "manifests": len(repo.revisions),
                      "blobs": len(used[name]), "bytes": _sizes(inventory, used[name]),
                      "exclusiveBytes": _sizes(inventory, (d for d in used[name] if users[d] == 1)),
                      "uploadBytes": sum(s.size for files in repo.uploads.values() for s in files)})
