@@ -24,10 +24,11 @@ TIMING = dataclasses.replace(EAGER, lease=2.0)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
-def start_collection(spec: dict, timing) -> subprocess.Popen:
+def start_collection(spec: dict, timing, delete_untagged: bool = True) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": REPO_ROOT}
+    flags = ["--delete-untagged"] if delete_untagged else []
     return subprocess.Popen([sys.executable, "-m", "tests.registry.gc.gc_process", json.dumps(spec),
-                             json.dumps(dataclasses.asdict(timing)), "--delete-untagged"],
+                             json.dumps(dataclasses.asdict(timing)), *flags],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
