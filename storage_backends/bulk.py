@@ -12,9 +12,11 @@ generic path through the interface.
 
 On a local disk the cost is elsewhere: a thread hop per key and a full
 realpath per new directory (about 100 us each, measured here) took 3 of
-the 5 seconds a collection of 10,000 blobs needed. So a batch runs in one
-thread, and a path is trusted once each directory on it was seen, with one
-lstat, to be a real directory (not a link) inside a trusted one.
+the 5 seconds a collection of 10,000 blobs needed. So a batch runs in a
+few threads, each taking a share of the keys (deleting 2,450 blobs took
+2.1 s in one thread and 0.43 s in four: the disk answers metadata calls
+in parallel), and a path is trusted once each directory on it was seen,
+with one lstat, to be a real directory (not a link) inside a trusted one.
 
 These are optional capabilities in the sense of `base.py`; they belong on
 the drivers themselves (`walk_files`, `read_many`, `delete_many`) once the
@@ -29,8 +31,19 @@ import stat
 from typing import Iterable
 
 from .base import FileInfo, InvalidKey, PathNotFound, StorageDriver, StorageError, check_key
+from .filesystem import TEMP_PREFIX
 
 DELETE_BATCH = 1000  # S3's limit for one DeleteObjects
+
+
+THREADS = 4
+
+
+async def _in_threads(function, items: list) -> list:
+    """`function` over shares of `items`, one share per thread; results joined."""
+    shares = [items[start::THREADS] for start in range(min(THREADS, len(items)))]
+    results = await asyncio.gather(*(asyncio.to_thread(function, share) for share in shares))
+    return [item for result in results for item in result]
 
 
 async def walk_files(driver: StorageDriver, prefix: str) -> list[FileInfo]:
@@ -40,7 +53,7 @@ async def walk_files(driver: StorageDriver, prefix: str) -> list[FileInfo]:
     if driver.name == "s3":
         files = await _walk_s3(driver, prefix)
     elif driver.name == "filesystem":
-        files = await asyncio.to_thread(_walk_filesystem, driver, prefix)
+        files = await _walk_filesystem(driver, prefix)
     else:
         files = await _walk_generic(driver, prefix)
     return sorted(files, key=lambda info: info.key)
@@ -50,20 +63,23 @@ async def read_many(driver: StorageDriver, keys: Iterable[str]) -> dict[str, byt
     """The content of each (small) key; None for a key that is absent."""
     keys = [check_key(key) for key in keys]
     if driver.name == "filesystem":
-        return await asyncio.to_thread(_LocalTree(driver).read_all, keys)
+        return dict(await _in_threads(_LocalTree(driver).read_all, keys))
     contents = await _bounded(_read_or_none(driver, key) for key in keys)
     return dict(zip(keys, contents))
 
 
-async def delete_many(driver: StorageDriver, keys: Iterable[str]) -> None:
-    """Delete files (not directories); keys already gone are not an error."""
+async def delete_many(driver: StorageDriver, keys: Iterable[str], ordered: bool = True) -> None:
+    """Delete files (not directories); keys already gone are not an error.
+    `ordered`: in the order given (a crash stops at a point of it), else
+    in parallel where the backend gains by it."""
     keys = [check_key(key) for key in keys]
     if not keys:
         return
     if driver.name == "s3":
         await _delete_s3(driver, keys)
     elif driver.name == "filesystem":
-        await asyncio.to_thread(_LocalTree(driver).delete_all, keys)
+        tree = _LocalTree(driver)
+        await (asyncio.to_thread(tree.delete_all, keys) if ordered else _in_threads(tree.delete_all, keys))
     else:
         for key in keys:
             try:
@@ -115,7 +131,7 @@ class _LocalTree:
             raise InvalidKey(f"{directory!r} is not a directory inside the storage root")
         self._trusted.add(directory)
 
-    def read_all(self, keys: list[str]) -> dict[str, bytes | None]:
+    def read_all(self, keys: list[str]) -> list[tuple[str, bytes | None]]:
         found: dict[str, bytes | None] = {}
         for key in keys:
             try:
@@ -133,9 +149,9 @@ class _LocalTree:
                     found[key] = file.read()
                 except IsADirectoryError:
                     found[key] = None
-        return found
+        return list(found.items())
 
-    def delete_all(self, keys: list[str]) -> None:
+    def delete_all(self, keys: list[str]) -> list:
         for key in keys:
             path = self.path(key)
             try:
@@ -143,6 +159,7 @@ class _LocalTree:
             except (FileNotFoundError, NotADirectoryError):
                 continue
             self._prune(os.path.dirname(path))
+        return []
 
     def _prune(self, directory: str) -> None:
         """Remove directories left empty, as the driver does after a delete."""
@@ -155,29 +172,50 @@ class _LocalTree:
             directory = os.path.dirname(directory)
 
 
-def _walk_filesystem(driver: StorageDriver, prefix: str) -> list[FileInfo]:
-    from .filesystem import TEMP_PREFIX
+async def _walk_filesystem(driver: StorageDriver, prefix: str) -> list[FileInfo]:
+    """Breadth first until there are subtrees enough for the threads, then in them."""
+    pending, files = [(driver.local_path(prefix), prefix)], []
+    while pending and len(pending) < 8 * THREADS:
+        directories = []
+        for directory, key_prefix in pending:
+            found, below = _scan(directory, key_prefix)
+            files += found
+            directories += below
+        if not directories:
+            return files
+        pending = directories
+    return files + await _in_threads(_walk_subtrees, pending)
+
+
+def _walk_subtrees(pending: list[tuple[str, str]]) -> list[FileInfo]:
     files: list[FileInfo] = []
-    pending = [(driver.local_path(prefix), prefix)]
     while pending:
-        directory, key_prefix = pending.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            if entry.name.startswith(TEMP_PREFIX):
-                continue  # an uncommitted write, never a key
-            key = f"{key_prefix}/{entry.name}"
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, key))
-                elif entry.is_file(follow_symlinks=False):
-                    info = entry.stat(follow_symlinks=False)
-                    files.append(FileInfo(key, info.st_size, False, info.st_mtime))
-            except FileNotFoundError:
-                continue  # deleted while we looked
+        found, below = _scan(*pending.pop())
+        files += found
+        pending += below
     return files
+
+
+def _scan(directory: str, key_prefix: str) -> tuple[list[FileInfo], list[tuple[str, str]]]:
+    """The files of one directory, and its subdirectories (links are never followed)."""
+    files, below = [], []
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return files, below
+    for entry in entries:
+        if entry.name.startswith(TEMP_PREFIX):
+            continue  # an uncommitted write, never a key
+        key = f"{key_prefix}/{entry.name}"
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                below.append((entry.path, key))
+            elif entry.is_file(follow_symlinks=False):
+                info = entry.stat(follow_symlinks=False)
+                files.append(FileInfo(key, info.st_size, False, info.st_mtime))
+        except FileNotFoundError:
+            continue  # deleted while we looked
+    return files, below
 
 
 async def _walk_s3(driver, prefix: str) -> list[FileInfo]:

@@ -82,9 +82,9 @@ class Sweeper:
                 else:
                     doomed.append(item)
             self.lease.check()
-            await delete_many(self.driver, [key for item in doomed for key in item.links])
+            await delete_many(self.driver, [key for item in doomed for key in item.links], ordered=False)
             self.lease.check()
-            await delete_many(self.driver, [key for item in doomed for key in item.data])
+            await delete_many(self.driver, [key for item in doomed for key in item.data], ordered=False)
             self.report.removed += doomed
             await self.lease.finish_shard("blobs", shard)
 
