@@ -22,6 +22,7 @@ from storage_backends.base import StorageDriver
 from storage_backends.filesystem import FilesystemDriver
 from storage_backends.memory import MemoryDriver
 from tests.support.moto_server import S3Endpoint, moto_s3_server
+from tests.support.registry_layout import age_directory, write_bucket, write_directory
 
 # Collect everything written before the collection starts (tests age data
 # by waiting for `settle`, not for an hour).
@@ -80,6 +81,18 @@ async def registry_client(storage: Storage, config: RegistryConfig | None = None
         yield client
     finally:
         await client.close()
+
+
+async def lay_out(storage: Storage, layout, endpoint: S3Endpoint | None) -> dict:
+    """Write a registry_layout tree into the storage (on disk, aged two hours);
+    returns what tests/registry/gc/gc_process.py needs to open it."""
+    if storage.kind == "filesystem":
+        write_directory(layout, storage.root)
+        age_directory(storage.root, 7200)
+        return {"kind": "filesystem", "root": str(storage.root)}
+    await asyncio.to_thread(write_bucket, layout, endpoint.client(), storage.bucket, "r/")
+    return {"kind": "s3", "bucket": storage.bucket, "url": endpoint.url, "region": endpoint.region,
+            "access_key": endpoint.access_key, "secret_key": endpoint.secret_key, "root_directory": "/r"}
 
 
 @contextlib.asynccontextmanager

@@ -19,10 +19,10 @@ from registry.store import RegistryStore
 from tests.registry.seed import image_manifest
 from tests.storage_backends.registry2 import TinyImage, push_image
 from tests.support.pyreg_server import pyreg_server
-from tests.support.registry_layout import age_directory, blob_key, make_layout, write_bucket, write_directory
+from tests.support.registry_layout import blob_key, make_layout
 
 from .checks import assert_consistent, pull
-from .conftest import make_storage, opened, registry_client
+from .conftest import lay_out, make_storage, opened, registry_client
 from .test_kill import start_collection
 from .wiring import guarded_put, is_blob_unknown
 
@@ -69,20 +69,17 @@ async def test_collection_under_concurrent_pushes_loses_nothing(kind, tmp_path, 
     storage = make_storage(kind, tmp_path, endpoint)
     if kind == "filesystem":
         layout = make_layout(repositories=20, tagged=5, untagged=2, bases=10, orphans=2400)
-        write_directory(layout, storage.root)
-        age_directory(storage.root, 7200)
+        spec = await lay_out(storage, layout, endpoint)
         timing = dataclasses.replace(Timing(), lease=5.0)
-        spec, server_args = {"kind": "filesystem", "root": str(storage.root)}, {"storage": storage.root}
+        server_args = {"storage": storage.root}
     else:
         layout = make_layout(repositories=10, tagged=3, untagged=2, bases=5, orphans=400)
-        await asyncio.to_thread(write_bucket, layout, endpoint.client(), storage.bucket, "r/")
+        spec = await lay_out(storage, layout, endpoint)
         await asyncio.sleep(S3_TIMING.keep_for + 0.5)  # the layout is old by then
         timing = S3_TIMING
         config = tmp_path / "config.yml"
         config.write_text(json.dumps({"version": 0.1, "storage": endpoint.storage_config(
             storage.bucket, rootdirectory="/r")}))
-        spec = {"kind": "s3", "bucket": storage.bucket, "url": endpoint.url, "region": endpoint.region,
-                "access_key": endpoint.access_key, "secret_key": endpoint.secret_key, "root_directory": "/r"}
         server_args = {"storage": None, "args": ["--config", str(config)]}
 
     outcomes: dict[str, list] = {"landed": [], "refused": []}

@@ -45,6 +45,15 @@ async def publish(driver, digest: Digest, timing: Timing) -> SweepLease:
     return lease
 
 
+async def waiting_put(driver, layer: bytes) -> asyncio.Task:
+    """A manifest PUT's checks, started while a sweep has the layer published."""
+    put = asyncio.create_task(SweepGuard(driver, EAGER).protect_manifest(
+        "app", parse_manifest(image_manifest(CONFIG, [layer]))))
+    await asyncio.sleep(0.3)
+    assert not put.done()  # the shard is still published: it must wait
+    return put
+
+
 async def test_fresh_links_need_no_touch_and_a_missing_one_is_refused(storage):
     await pushed_blobs(storage, "app", CONFIG, layer := os.urandom(900))
     async with opened(storage) as driver:
@@ -68,10 +77,7 @@ async def test_a_writer_waits_for_the_shard_and_refuses_if_the_sweep_took_the_bl
     _, layer = await pushed_blobs(storage, "app", CONFIG, layer_bytes := os.urandom(900))
     async with opened(storage) as driver:
         lease = await publish(driver, layer, EAGER)
-        put = asyncio.create_task(SweepGuard(driver, EAGER).protect_manifest(
-            "app", parse_manifest(image_manifest(CONFIG, [layer_bytes]))))
-        await asyncio.sleep(0.3)
-        assert not put.done()  # the shard is still published: it must wait
+        put = await waiting_put(driver, layer_bytes)
         await delete_many(driver, [paths.layer_link("app", layer), paths.blob_data(layer)])
         await lease.finish_shard("blobs", gc_keys.shard_of(layer))
         with pytest.raises(Exception) as refused:
@@ -84,10 +90,7 @@ async def test_a_writer_goes_on_when_the_sweep_spared_the_blob(storage):
     _, layer = await pushed_blobs(storage, "app", CONFIG, layer_bytes := os.urandom(900))
     async with opened(storage) as driver:
         lease = await publish(driver, layer, EAGER)
-        put = asyncio.create_task(SweepGuard(driver, EAGER).protect_manifest(
-            "app", parse_manifest(image_manifest(CONFIG, [layer_bytes]))))
-        await asyncio.sleep(0.3)
-        assert not put.done()
+        put = await waiting_put(driver, layer_bytes)
         await lease.finish_shard("blobs", gc_keys.shard_of(layer))
         await put
         await lease.release()

@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from tests.support.registry_layout import V2, age_directory, blob_key, make_layout, write_bucket, write_directory
+from tests.support.registry_layout import V2, blob_key, make_layout
 
 from .checks import assert_consistent, pull
-from .conftest import EAGER, make_storage, opened, registry_client
+from .conftest import EAGER, lay_out, make_storage, opened, registry_client
 
 TIMING = dataclasses.replace(EAGER, lease=2.0)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -54,18 +54,15 @@ async def test_kill_mid_sweep_loses_nothing_and_the_next_run_finishes(kind, tmp_
     storage = make_storage(kind, tmp_path, endpoint)
     if kind == "filesystem":
         layout = make_layout(repositories=40, tagged=10, untagged=5, bases=20, orphans=1500)
-        write_directory(layout, storage.root)
-        age_directory(storage.root, 7200)
-        spec = {"kind": "filesystem", "root": str(storage.root)}
+        spec = await lay_out(storage, layout, endpoint)
+
         def present(keys: set[str]) -> set[str]:
             return {key for key in keys if os.path.exists(storage.root / key)}
     else:
         layout = make_layout(repositories=10, tagged=4, untagged=4, bases=8, orphans=400)
-        client = endpoint.client()
-        await asyncio.to_thread(write_bucket, layout, client, storage.bucket, "r/")
+        spec = await lay_out(storage, layout, endpoint)
         await storage.settle()
-        spec = {"kind": "s3", "bucket": storage.bucket, "url": endpoint.url, "region": endpoint.region,
-                "access_key": endpoint.access_key, "secret_key": endpoint.secret_key, "root_directory": "/r"}
+        client = endpoint.client()
 
         def present(keys: set[str]) -> set[str]:
             listed = client.list_objects_v2(Bucket=storage.bucket, Prefix=f"r/{V2}/blobs/sha256/0")
