@@ -16,7 +16,7 @@ import uuid
 
 from aiohttp import web
 
-from ..auth.middleware import grant_of
+from ..auth.caller import grant_of
 from ..auth.scopes import RouteKind, route_kind
 from .envelope import BLOB_MEDIA_TYPE, RequestInfo, make_event, target
 from .notifier import Notifier
