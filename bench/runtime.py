@@ -225,8 +225,8 @@ def write_manifest(layout, descriptors: list[Descriptor], diff_ids: list[str]) -
 
 
 def unpack(workdir: Path, total_mb: int) -> list[tuple[str, float]]:
-    from runtime.image import resolve_image
-    from runtime.snapshots import ensure_snapshots, snapshots_dir
+    from runtime.image.resolve import resolve_image
+    from runtime.image.snapshots import ensure_snapshots, snapshots_dir
     root = workdir / "big-root"
     print(f"writing a {total_mb} MB random-data image...", file=sys.stderr)
     paths = build_big_image(root, total_mb)

@@ -44,7 +44,7 @@ def _valid_hostname(name: str) -> bool:
 
 
 def run_options(args):
-    from runtime.spec import RunOptions, SpecError, Volume
+    from runtime.spec.build import RunOptions, SpecError, Volume
     try:
         volumes = tuple(Volume.parse(v) for v in args.volume)
     except SpecError as err:
@@ -103,7 +103,7 @@ def runtime_errors():
 
 
 def describe(err: BaseException) -> str:
-    from runtime.linux import describe as one_line
+    from runtime.kernel.linux import describe as one_line
     return one_line(err)
 
 
@@ -129,8 +129,8 @@ def log_options(options: list[str]) -> tuple[int | None, int | None]:
 
 
 def prepare_container(args, options):
-    from runtime.imagecache import ImageNotFound
-    from runtime.run import prepare
+    from runtime.image.cache import ImageNotFound
+    from runtime.container.run import prepare
     log = log_options(args.log_opt)
     try:
         return prepare(args.root, args.image, options, args.name, args.rm, args.detach,
@@ -179,23 +179,23 @@ def end_program(code: int) -> int:
 
 
 def cmd_run(args) -> int:
-    from runtime import process
-    from runtime.run import supervise
+    from runtime.inside import process
+    from runtime.container.run import supervise
     options = run_options(args)
     try:
         prepared = prepare_container(args, options)
         if args.detach:
-            from runtime.shim import start_detached
+            from runtime.container.shim import start_detached
             start_detached(prepared, args.init)
             print(prepared.container.id)
             return end_program(0)
         if args.tty:
-            from runtime.terminal import run_with_terminal
+            from runtime.container.terminal import run_with_terminal
             return end_program(run_with_terminal(prepared, args.interactive, args.init,
                                                  keep_log=not args.rm))
         stdin = 0 if args.interactive else os.open(os.devnull, os.O_RDONLY)
         if not args.rm:  # kept: so is its output, for `pyreg logs`
-            from runtime.shim import supervise_logged
+            from runtime.container.shim import supervise_logged
             return end_program(supervise_logged(prepared, stdin, args.init, attached=True))
         return end_program(supervise(prepared, process.Stdio(stdin, 1, 2), args.init))
     except runtime_errors() as err:
@@ -248,7 +248,7 @@ def parse_run_fast(tokens: list[str]) -> ParsedArgs | None:
 
 
 def cmd_bundle(args) -> int:
-    from runtime.bundle import write_bundle
+    from runtime.container.bundle import write_bundle
     try:
         spec = write_bundle(args.root, args.image, args.directory, run_options(args))
     except runtime_errors() as err:
@@ -286,12 +286,12 @@ def register(subparsers) -> None:
 # lifecycle verbs
 
 def _store(args):
-    from runtime.container import ContainerStore
+    from runtime.container.state import ContainerStore
     return ContainerStore(args.root)
 
 
 def _find(store, key: str):
-    from runtime.container import ContainerError
+    from runtime.container.state import ContainerError
     try:
         return store.find(key)
     except ContainerError as err:
@@ -299,8 +299,8 @@ def _find(store, key: str):
 
 
 def cmd_ps(args) -> int:
-    from runtime.container import Status
-    from runtime.lifecycle import status_text
+    from runtime.container.state import Status
+    from runtime.container.lifecycle import status_text
     rows = [("CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "NAMES")]
     for container in _store(args).list():
         if not args.all and container.effective_status() != Status.RUNNING:
@@ -333,23 +333,23 @@ def _each(args, action) -> int:
 
 
 def cmd_stop(args) -> int:
-    from runtime.lifecycle import stop
+    from runtime.container.lifecycle import stop
     return _each(args, lambda store, c: stop(store, c, args.time))
 
 
 def cmd_kill(args) -> int:
-    from runtime.lifecycle import parse_signal, send_signal
+    from runtime.container.lifecycle import parse_signal, send_signal
     signum = parse_signal(args.signal)
     return _each(args, lambda store, c: send_signal(store, c, signum))
 
 
 def cmd_rm(args) -> int:
-    from runtime.lifecycle import remove
+    from runtime.container.lifecycle import remove
     return _each(args, lambda store, c: remove(store, c, args.force))
 
 
 def cmd_logs(args) -> int:
-    from runtime.lifecycle import follow_log, write_out
+    from runtime.container.lifecycle import follow_log, write_out
     store = _store(args)
     try:
         for chunk in follow_log(store, _find(store, args.container), args.follow):
@@ -360,8 +360,8 @@ def cmd_logs(args) -> int:
 
 
 def cmd_exec(args) -> int:
-    from runtime.execute import ExecOptions, exec_process
-    from runtime.process import Stdio
+    from runtime.container.execute import ExecOptions, exec_process
+    from runtime.inside.process import Stdio
     if not args.command:
         raise CliError("exec needs a command")
     store = _store(args)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from ocispec.errors import OciError
 
-from .bundle import BundleError
-from .cgroups import CgroupError
-from .container import ContainerError
-from .devices import DeviceError
-from .image import ImageInvalid, ImageNotFound
-from .layerstream import LayerFormatError
-from .mounts import MountError
-from .process import StartError
-from .seccomp import SeccompError
-from .spec import SpecError
-from .tarsafe import UnsafeEntry
-from .users import UserError
+from .container.bundle import BundleError
+from .container.state import ContainerError
+from .fs.beneath import UnsafeEntry
+from .image.layerstream import LayerFormatError
+from .image.resolve import ImageInvalid, ImageNotFound
+from .inside.cgroups import CgroupError
+from .inside.devices import DeviceError
+from .inside.mounts import MountError
+from .inside.process import StartError
+from .inside.seccomp import SeccompError
+from .spec.build import SpecError
+from .spec.users import UserError
 
 EXPECTED = (OciError, BundleError, CgroupError, ContainerError, DeviceError, ImageInvalid,
             ImageNotFound, LayerFormatError, MountError, SeccompError, StartError, SpecError,

@@ -206,7 +206,7 @@ def test_run_path_imports_nothing_heavy(store_root, run):
     baseline = _imports("-c", "pass")  # what the interpreter's site loads anyway
     assert run("true").returncode == 0  # warm: snapshots unpacked, resolution cached
     ours = _imports("-c", CLI, "--root", str(store_root), "run", "--rm", "busybox", "true") - baseline
-    assert "runtime.process" in ours
+    assert "runtime.inside.process" in ours
     heavy = {"aiohttp", "boto3", "botocore", "asyncio", "yaml", "puller", "registry", "tarfile",
              "ocispec.manifest", "dataclasses", "subprocess", "pathlib"}
     assert not {name for name in ours if name in heavy or name.split(".")[0] in heavy}

@@ -25,11 +25,11 @@ def test_run_path_skips_modules_it_does_not_need(store_root, run):
     assert run("true").returncode == 0  # warm
     baseline = loaded_modules("-c", "pass")
     ours = loaded_modules("-c", CLI, "--root", str(store_root), "run", "--rm", "busybox", "true") - baseline
-    assert {"runtime.process", "runtime.linux", "runtime.fastjson"} <= ours
+    assert {"runtime.inside.process", "runtime.kernel.linux", "runtime.fastjson"} <= ours
     # ctypes' Python layer, json's, signal's enums, the terminal and cgroup code, error tables
     avoidable = {"ctypes", "json", "json.decoder", "signal", "contextlib", "struct", "_socket",
-                 "termios", "fcntl", "runtime.cgroups", "runtime.terminal", "runtime.errors",
-                 "runtime.image", "runtime.snapshots", "ocispec.layout"}
+                 "termios", "fcntl", "runtime.inside.cgroups", "runtime.container.terminal", "runtime.errors",
+                 "runtime.image.resolve", "runtime.image.snapshots", "ocispec.layout"}
     assert not ours & avoidable, sorted(ours & avoidable)
 
 

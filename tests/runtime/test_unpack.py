@@ -9,11 +9,11 @@ from ocispec import mediatypes as mt
 from ocispec.descriptor import Descriptor
 from ocispec.digest import Digest
 from ocispec.errors import OciError
-from runtime.image import Layer
-from runtime.layerstream import LayerFormatError
-from runtime.snapshots import ensure_snapshot, snapshots_dir
-from runtime.tarsafe import UnsafeEntry
-from runtime.whiteout import OPAQUE_XATTR
+from runtime.image.resolve import Layer
+from runtime.image.layerstream import LayerFormatError
+from runtime.image.snapshots import ensure_snapshot, snapshots_dir
+from runtime.fs.beneath import UnsafeEntry
+from runtime.fs.whiteout import OPAQUE_XATTR
 from tests.support.busybox_image import LayerBuilder, compress
 
 ORIGINAL = b"host data that must survive\n"
@@ -248,8 +248,8 @@ from ocispec import mediatypes as mt
 from ocispec.descriptor import Descriptor
 from ocispec.digest import Digest
 from ocispec.layout import OciLayout
-from runtime.image import Layer
-from runtime.snapshots import ensure_snapshot
+from runtime.image.resolve import Layer
+from runtime.image.snapshots import ensure_snapshot
 
 class Zeros:
     def read(self, n): return bytes(n)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from . import process
+from ..inside import process
 from .logfile import LOG_NAME, OutputPipes, RotatingLog
 from .run import Prepared, supervise, wait_exit_code
 

@@ -3,7 +3,7 @@
 """
 from __future__ import annotations
 
-from .record import Record
+from ..record import Record
 
 
 class UserError(Exception):

@@ -2,7 +2,7 @@
 capset(2), the same effect runc gets from libcap."""
 from __future__ import annotations
 
-from . import linux
+from ..kernel import linux
 
 CAPABILITY_NUMBERS = {name: number for number, name in enumerate((
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from .record import REQUIRED, Record
+from ..record import REQUIRED, Record
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 _V1_CONTROLLERS = ("memory", "cpu", "pids")

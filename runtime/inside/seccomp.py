@@ -17,8 +17,9 @@ import os
 
 import _ctypes
 
-from . import fastjson, linux
-from .digest import sha256_hex
+from .. import fastjson
+from ..digest import sha256_hex
+from ..kernel import linux
 from .seccomp_compile import ACTIONS, OPERATORS, SeccompError, compile_to
 
 NATIVE_ARCHES = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64",

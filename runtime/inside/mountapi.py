@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from . import linux
+from ..kernel import linux
 
 SYS_OPEN_TREE, SYS_MOVE_MOUNT, SYS_MOUNT_SETATTR = 428, 429, 442  # x86_64
 OPEN_TREE_CLONE = 1

@@ -12,8 +12,8 @@ import stat
 import tarfile
 from typing import BinaryIO
 
-from .tarsafe import Beneath, UnsafeEntry, lstat_at, remove_at, split_member_path
-from .whiteout import OPAQUE_MARKER, OVERLAY_XATTR_PREFIXES, WHITEOUT_PREFIX, opaque_xattr
+from ..fs.beneath import Beneath, UnsafeEntry, lstat_at, remove_at, split_member_path
+from ..fs.whiteout import OPAQUE_MARKER, OVERLAY_XATTR_PREFIXES, WHITEOUT_PREFIX, opaque_xattr
 
 _XATTR_PREFIX = "SCHILY.xattr."
 _CHUNK = 1 << 20

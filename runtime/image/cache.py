@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-from . import fastjson
-from .record import REQUIRED, Record
+from .. import fastjson
+from ..record import REQUIRED, Record
 
 CACHE_NAME = "image-cache.json"
 
@@ -66,7 +66,7 @@ def resolve(root: str, name: str) -> ResolvedImage:
     cached = lookup(root, name)
     if cached is not None:
         return cached
-    from .image import resolve_image
+    from .resolve import resolve_image
     from .snapshots import ensure_snapshots
     identity = _index_identity(root)
     image = resolve_image(root, name)

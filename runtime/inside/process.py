@@ -29,9 +29,10 @@ import sys
 # may be imported lazily from then on (os.execvpe would import warnings).
 import _signal
 
-from . import capabilities, devices, linux, mounts, network, seccomp, trampoline, userns
-from .record import REQUIRED, Record
-from .rootfs import mount_rootfs
+from ..fs.rootfs import mount_rootfs
+from ..kernel import linux
+from ..record import REQUIRED, Record
+from . import capabilities, devices, mounts, network, seccomp, trampoline, userns
 
 EXIT_SETUP_FAILED = 125
 EXIT_NOT_EXECUTABLE = 126

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import posixpath
 
-from .capabilities import CAPABILITY_NUMBERS
-from .record import REQUIRED, Record
+from ..inside.capabilities import CAPABILITY_NUMBERS
+from ..record import REQUIRED, Record
 from .users import User
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -163,7 +163,7 @@ def resolve_capabilities(add: tuple[str, ...], drop: tuple[str, ...]) -> list[st
 
 
 def seccomp_section(profile, capabilities: list[str]) -> dict:
-    from .seccomp import SeccompError, oci_section
+    from ..inside.seccomp import SeccompError, oci_section
     if profile == "default":
         from .seccomp_default import profile as default_profile
         profile = default_profile()

@@ -12,8 +12,9 @@ import errno
 import os
 import stat
 
-from . import linux, mountapi
-from .tarsafe import Beneath, UnsafeEntry, lstat_at, split_member_path
+from ..fs.beneath import Beneath, UnsafeEntry, lstat_at, split_member_path
+from ..kernel import linux
+from . import mountapi
 
 _FLAGS = {
     "ro": (linux.MS_RDONLY, True), "rw": (linux.MS_RDONLY, False),

@@ -10,12 +10,14 @@ import time
 
 import _signal  # not signal: its IntEnums cost a millisecond at import
 
-from . import fastjson, imagecache, process
-from .container import ContainerError, ContainerStore, Status
-from .record import REQUIRED, Record
-from .rootfs import plan_rootfs, prepare_rootfs, read_image_file, seed_upper
-from .spec import RunOptions, build_spec
-from .users import require_mapped, resolve_user
+from .. import fastjson
+from ..fs.rootfs import plan_rootfs, prepare_rootfs, read_image_file, seed_upper
+from ..image import cache
+from ..inside import process
+from ..record import REQUIRED, Record
+from ..spec.build import RunOptions, build_spec
+from ..spec.users import require_mapped, resolve_user
+from .state import ContainerError, ContainerStore, Status
 
 FORWARDED_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT,
                      _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
@@ -65,7 +67,7 @@ def prepare(root: str, image_name: str, options: RunOptions, name: str | None = 
             auto_remove: bool = False, detached: bool = False, runtime: str = "pyreg",
             log: tuple[int | None, int | None] = (None, None)) -> Prepared:
     """log: the kept output's max-size and max-file (None: the defaults)."""
-    image = imagecache.resolve(root, image_name)
+    image = cache.resolve(root, image_name)
     snapshots = image.snapshots
     store = ContainerStore(root)
     container = store.create(image.reference, [], name, auto_remove=auto_remove,
@@ -106,7 +108,7 @@ def confinement_for(root: str, spec: dict) -> process.Confinement:
     join (about 15 ms here: a v1 migration waits for an RCU grace period);
     a container with CAP_SYS_ADMIN could mount a filesystem without nodev,
     so only it joins the device cgroup too."""
-    from . import devices, seccomp
+    from ..inside import devices, seccomp
     group = None
     if os.geteuid() == 0 and "CAP_SYS_ADMIN" in spec["process"]["capabilities"]["bounding"]:
         if not devices.controller_available():
@@ -119,7 +121,7 @@ def confinement_for(root: str, spec: dict) -> process.Confinement:
 
 
 def _make_cgroups(container_id: str, resources: dict):
-    from .cgroups import CgroupError, Cgroups
+    from ..inside.cgroups import CgroupError, Cgroups
     if os.geteuid() != 0:
         raise CgroupError("--memory, --cpus and --pids-limit need root (rootless "
                           "containers get no cgroups)")
@@ -225,7 +227,7 @@ def wait_exit_code(pid: int) -> int:
 
 
 def _unmount_quietly(target: str) -> None:
-    from . import linux
+    from ..kernel import linux
     try:
         linux.umount(target, linux.MNT_DETACH)
     except OSError:

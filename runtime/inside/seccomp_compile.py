@@ -10,7 +10,7 @@ rules). Names this libseccomp does not know are skipped, as runc does.
 """
 from __future__ import annotations
 
-from . import linux
+from ..kernel import linux
 
 ACTIONS = {"SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
            "SCMP_ACT_KILL_PROCESS": 0x80000000, "SCMP_ACT_TRAP": 0x00030000,

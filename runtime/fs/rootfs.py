@@ -9,9 +9,9 @@ import errno
 import os
 import stat
 
-from . import linux
-from .record import REQUIRED, Record
-from .tarsafe import Beneath, UnsafeEntry, clear_directory, lstat_at, remove_at, split_member_path
+from ..kernel import linux
+from ..record import REQUIRED, Record
+from .beneath import Beneath, UnsafeEntry, clear_directory, lstat_at, remove_at, split_member_path
 from .whiteout import OPAQUE_XATTR, ROOTLESS_OPAQUE_XATTR, is_whiteout
 
 MAX_MOUNT_DATA = 4000  # the kernel copies at most one page of mount options

@@ -12,8 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .image import Image, Layer, blob_path
 from .layerstream import open_uncompressed
+from .resolve import Image, Layer, blob_path
 from .unpack import LayerExtractor
 
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import os
 
-from . import devices, linux
-from .cgroups import Cgroups
-from .container import Container, ContainerError, ContainerStore
-from .record import REQUIRED, Record
-from .process import (EXIT_SETUP_FAILED, Stdio, StartError, _report, exec_command, fork_confined,
-                      read_report)
+from ..inside import devices
+from ..inside.cgroups import Cgroups
+from ..inside.process import (EXIT_SETUP_FAILED, Stdio, StartError, _report, exec_command,
+                              fork_confined, read_report)
+from ..kernel import linux
+from ..record import REQUIRED, Record
+from ..spec.build import merge_env
 from .run import confinement_for, wait_exit_code
-from .spec import merge_env
+from .state import Container, ContainerError, ContainerStore
 
 # the mount namespace last: after it, host paths such as /proc/<pid> are gone
 _ORDER = (("ipc", linux.CLONE_NEWIPC), ("uts", linux.CLONE_NEWUTS), ("net", linux.CLONE_NEWNET),
@@ -64,8 +65,8 @@ def _process_for(process: dict, options: ExecOptions, container: Container) -> d
 
 
 def _exec_user(text: str, container: Container) -> dict:
-    from .rootfs import read_image_file
-    from .users import require_mapped, resolve_user
+    from ..fs.rootfs import read_image_file
+    from ..spec.users import require_mapped, resolve_user
     lowers = list((container.rootfs or {}).get("lowers", []))
     user = resolve_user(text, lambda path: read_image_file(lowers, path))
     require_mapped(user.uid, user.gid, user.additional_gids,

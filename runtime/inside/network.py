@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from . import linux
+from ..kernel import linux
 
 AF_INET = 2
 SOCK_DGRAM = 2

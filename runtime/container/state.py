@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import time
 
-from . import fastjson
-from .record import REQUIRED, Record
-from .tarsafe import remove_tree
+from .. import fastjson
+from ..fs.beneath import remove_tree
+from ..record import REQUIRED, Record
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"  # compiled only when a name is given
 

@@ -14,9 +14,9 @@ import sys
 import time
 from collections.abc import Iterator
 
-from .cgroups import Cgroups
-from .container import Container, ContainerError, ContainerStore, Status
+from ..inside.cgroups import Cgroups
 from .logfile import LOG_NAME, log_files
+from .state import Container, ContainerError, ContainerStore, Status
 
 
 def parse_signal(text: str) -> int:
@@ -102,7 +102,7 @@ def remove(store: ContainerStore, container: Container, force: bool) -> None:
                                  "stop it first or use rm -f")
         _kill(store, container)
     if container.runtime != "pyreg" and container.rootfs:
-        from .rootfs import RootfsPlan
+        from ..fs.rootfs import RootfsPlan
         from .run import release_delegated
         release_delegated(container.runtime, container.id,
                           RootfsPlan.from_json(container.rootfs).target)

@@ -4,7 +4,7 @@ Cmd, Env, WorkingDir, User...).
 
 Lookup goes through `puller.store.LocalStore` (names, digests, image ids,
 platform choice in an index), so `pyreg run X` finds exactly what
-`pyreg images` lists. Only the cold path comes here: imagecache.py answers
+`pyreg images` lists. Only the cold path comes here: cache.py answers
 warm starts without loading any of this.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ocispec.layout import OciLayout
 from puller.store import ImageNotFound as StoreImageNotFound
 from puller.store import LocalStore
 
-from .imagecache import ImageInvalid, ImageNotFound
+from .cache import ImageInvalid, ImageNotFound
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from . import linux
+from ..kernel import linux
 
 
 def rootless() -> bool:

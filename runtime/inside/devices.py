@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 
-from . import fastjson
-from .digest import sha256_hex
+from .. import fastjson
+from ..digest import sha256_hex
 
 DEVICES_ROOT = "/sys/fs/cgroup/devices"
 

@@ -10,11 +10,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import process
-from . import imagecache
-from .rootfs import RootfsPlan, flatten, mount_rootfs, read_image_file
-from .spec import RunOptions, build_spec
-from .users import resolve_user
+from ..fs.rootfs import RootfsPlan, flatten, mount_rootfs, read_image_file
+from ..image import cache
+from ..inside import process
+from ..spec.build import RunOptions, build_spec
+from ..spec.users import resolve_user
 
 
 class BundleError(Exception):
@@ -23,7 +23,7 @@ class BundleError(Exception):
 
 def write_bundle(root: str, image_name: str, directory: str, options: RunOptions) -> dict:
     """Write DIR/config.json and DIR/rootfs (a flattened copy); return the spec."""
-    image = imagecache.resolve(root, image_name)
+    image = cache.resolve(root, image_name)
     snapshots = image.snapshots
     target = Path(directory)
     if (target / "rootfs").exists() and any((target / "rootfs").iterdir()):

@@ -58,7 +58,7 @@ def elf_image(code: bytes = _CODE) -> bytes:
 
 def sealed_program() -> int:
     """A close-on-exec fd of a memfd holding the program, sealed for good."""
-    from . import linux
+    from ..kernel import linux
     flags = os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING
     try:
         fd = os.memfd_create("pyreg-exec", flags | MFD_EXEC)

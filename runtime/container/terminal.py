@@ -18,7 +18,7 @@ import tty
 import _signal
 import _socket
 
-from . import process
+from ..inside import process
 from .run import Prepared, supervise
 
 _CHUNK = 1 << 16
