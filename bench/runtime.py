@@ -226,18 +226,19 @@ def write_manifest(layout, descriptors: list[Descriptor], diff_ids: list[str]) -
 
 def unpack(workdir: Path, total_mb: int) -> list[tuple[str, float]]:
     from runtime.image.resolve import resolve_image
-    from runtime.image.snapshots import ensure_snapshots, snapshots_dir
+    from runtime import paths
+    from runtime.image.snapshots import ensure_snapshots
     root = workdir / "big-root"
     print(f"writing a {total_mb} MB random-data image...", file=sys.stderr)
-    paths = build_big_image(root, total_mb)
+    layer_paths = build_big_image(root, total_mb)
     results = []
     began = time.perf_counter()
     ensure_snapshots(root, resolve_image(root, "big"))
     results.append((f"pyreg unpack {total_mb} MB (5 gzip layers, verified)", time.perf_counter() - began))
-    shutil.rmtree(snapshots_dir(root))
+    shutil.rmtree(paths.snapshots(str(root)))
     target = workdir / "tar-out"
     began = time.perf_counter()
-    for path in paths:
+    for path in layer_paths:
         target.mkdir(exist_ok=True)
         subprocess.run(["tar", "-xzf", str(path), "-C", str(target)], check=True)
     results.append(("GNU tar -xzf, same layers", time.perf_counter() - began))

@@ -1,29 +1,27 @@
-"""OCI runtime bundles (`config.json` + `rootfs/`) for runc and crun:
-`pyreg bundle IMAGE DIR` writes a self-contained one, and `pyreg run
---runtime runc` hands a container's directory to runc as its bundle.
+"""`pyreg bundle IMAGE DIR`: a self-contained OCI runtime bundle
+(`config.json` + a flattened `rootfs/`) for runc or crun. (`pyreg run
+--runtime runc` hands a container's own directory over instead: runc.py.)
 """
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
-from ..fs.rootfs import RootfsPlan, flatten, mount_rootfs, read_image_file
-from ..image import cache
-from ..inside import process
-from ..spec.build import RunOptions, build_spec
+from ..errors import RuntimeFailure
+from ..fs.rootfs import flatten, read_image_file
+from ..image.find import find_image
+from ..spec.build import build_spec
+from ..spec.options import RunOptions
 from ..spec.users import resolve_user
 
 
-class BundleError(Exception):
+class BundleError(RuntimeFailure):
     pass
 
 
 def write_bundle(root: str, image_name: str, directory: str, options: RunOptions) -> dict:
     """Write DIR/config.json and DIR/rootfs (a flattened copy); return the spec."""
-    image = cache.resolve(root, image_name)
+    image = find_image(root, image_name)
     snapshots = image.snapshots
     target = Path(directory)
     if (target / "rootfs").exists() and any((target / "rootfs").iterdir()):
@@ -35,50 +33,3 @@ def write_bundle(root: str, image_name: str, directory: str, options: RunOptions
     flatten(snapshots, str(target / "rootfs"))
     (target / "config.json").write_text(json.dumps(spec, indent=2))
     return spec
-
-
-def runtime_binary(name: str) -> str:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
-    if path is None:
-        raise process.StartError(f"runtime {name!r} is not installed")
-    return path
-
-
-def runtime_id(container_id: str) -> str:
-    return container_id[:32]
-
-
-def _state_exists(runtime: str, container_id: str) -> bool:
-    """Whether the runtime still holds state for the container (runc and
-    crun keep it in /run/<name>/<id> for root); unsure means yes."""
-    if os.geteuid() != 0:
-        return True
-    return os.path.isdir(os.path.join("/run", runtime, runtime_id(container_id)))
-
-
-def delete_container(runtime: str, container_id: str) -> None:
-    """`runc delete --force`: kill what is left, remove the runtime's state
-    and the cgroups it made. Quiet when there is nothing to delete."""
-    if not _state_exists(runtime, container_id):
-        return
-    try:
-        binary = runtime_binary(runtime)
-    except process.StartError:
-        return
-    subprocess.run([binary, "delete", "--force", runtime_id(container_id)],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-
-
-def start_with_runc(runtime: str, bundle: str, plan: RootfsPlan, container_id: str,
-                    stdio: process.Stdio) -> int:
-    """Mount the rootfs and start `runc run`; runc forwards our signals to the
-    container and exits with its exit code."""
-    binary = runtime_binary(runtime)
-    mount_rootfs(plan)
-    try:
-        child = subprocess.Popen([binary, "run", "--bundle", bundle, runtime_id(container_id)],
-                                 stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr,
-                                 start_new_session=stdio.terminal is None and stdio.stdin != 0)
-    except OSError as err:
-        raise process.StartError(f"cannot start {runtime}: {err}") from None
-    return child.pid

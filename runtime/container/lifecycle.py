@@ -1,21 +1,21 @@
 """Managing containers after start: list, stop, kill, remove, follow logs.
 
-Signals go to the recorded pid only after checking its start time, so a
-recycled pid belonging to some other process is never signalled. Runc and
-crun containers are signalled through `runc kill`, since the pid we hold is
-`runc run`'s: killing that would leave runc's state and cgroups behind.
+Signals go to the container only after checking the recorded pid's start
+time, so a recycled pid belonging to some other process is never
+signalled; the container's runtime delivers them (runc and crun through
+`runc kill`) and cleans up after it.
 """
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 
-from ..inside.cgroups import Cgroups
-from .logfile import LOG_NAME, log_files
+from .. import paths
+from . import runtimes
+from .logfile import log_files
 from .state import Container, ContainerError, ContainerStore, Status
 
 
@@ -35,15 +35,7 @@ def parse_signal(text: str) -> int:
 def send_signal(store: ContainerStore, container: Container, signum: int) -> None:
     if not container.is_alive():
         raise ContainerError(f"container {container.name} is not running")
-    if container.runtime != "pyreg":
-        from .bundle import runtime_binary, runtime_id
-        subprocess.run([runtime_binary(container.runtime), "kill", runtime_id(container.id),
-                        str(signum)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return
-    try:
-        os.kill(container.pid, signum)
-    except ProcessLookupError:
-        pass
+    runtimes.of(container).signal(container, signum)
 
 
 def wait_stopped(store: ContainerStore, container: Container, timeout: float) -> bool:
@@ -87,8 +79,8 @@ def stop(store: ContainerStore, container: Container, timeout: float) -> None:
 
 def _kill(store: ContainerStore, container: Container) -> None:
     send_signal(store, container, signal.SIGKILL)
-    if not wait_stopped(store, container, 10) and container.runtime != "pyreg":
-        try:  # the runtime did not act: end its `run` process; delete cleans up after it
+    if not wait_stopped(store, container, 10):
+        try:  # the runtime did not act: end the process pyreg started (runc's `run`)
             os.kill(container.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
@@ -101,20 +93,14 @@ def remove(store: ContainerStore, container: Container, force: bool) -> None:
             raise ContainerError(f"cannot remove running container {container.name}: "
                                  "stop it first or use rm -f")
         _kill(store, container)
-    if container.runtime != "pyreg" and container.rootfs:
-        from ..fs.rootfs import RootfsPlan
-        from .run import release_delegated
-        release_delegated(container.runtime, container.id,
-                          RootfsPlan.from_json(container.rootfs).target)
-    for path in container.cgroups:
-        Cgroups((path,), False).remove()
+    runtimes.of(container).clean_up(container)
     store.remove(container)
 
 
 def follow_log(store: ContainerStore, container: Container, follow: bool) -> Iterator[bytes]:
     """The kept output, oldest rotated file first; with follow, then what
     is appended (across rotations) until the container ends."""
-    path = os.path.join(store.path(container.id), LOG_NAME)
+    path = paths.container_file(store.root, container.id, paths.LOG)
     files = log_files(path)
     if not files:
         if not container.detached and container.status != Status.CREATED:

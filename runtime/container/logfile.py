@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import select
 
-LOG_NAME = "container.log"
+from .. import paths
+
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 DEFAULT_MAX_FILES = 2
 _CHUNK = 1 << 16
@@ -53,6 +54,12 @@ class RotatingLog:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def open_log(root: str, container) -> RotatingLog:
+    """The kept output of container, with its --log-opt sizes."""
+    return RotatingLog(paths.container_file(root, container.id, paths.LOG),
+                       container.log_max_size, container.log_max_files)
 
 
 def rotated_name(path: str, index: int) -> str:

@@ -1,4 +1,4 @@
-"""Containers on disk: `<root>/containers/<id>/state.json`, with an explicit
+"""Containers on disk: `<root>/containers/<id>/state.json` (paths.py), with an explicit
 lifecycle (created -> running -> stopped) and a liveness check that never
 reports a dead process as running: a recorded pid counts only while
 /proc/<pid>/stat shows the same start time.
@@ -8,14 +8,15 @@ from __future__ import annotations
 import os
 import time
 
-from .. import fastjson
+from .. import fastjson, paths
+from ..errors import RuntimeFailure
 from ..fs.beneath import remove_tree
 from ..record import REQUIRED, Record
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"  # compiled only when a name is given
 
 
-class ContainerError(Exception):
+class ContainerError(RuntimeFailure):
     pass
 
 
@@ -120,12 +121,12 @@ def _write_replacing(path: str, data: bytes) -> None:
 class ContainerStore:
     def __init__(self, root: str | os.PathLike):
         self.root = os.fspath(root)
-        self.dir = os.path.join(self.root, "containers")
+        self.dir = paths.containers(self.root)
 
     def path(self, container_id: str) -> str:
         if len(container_id) != 64 or not all(c in "0123456789abcdef" for c in container_id):
             raise ContainerError(f"invalid container id {container_id!r}")
-        return os.path.join(self.dir, container_id)
+        return paths.container(self.root, container_id)
 
     def create(self, image: str, command: list[str], name: str | None = None, **fields) -> Container:
         container_id = os.urandom(32).hex()
@@ -138,7 +139,7 @@ class ContainerStore:
             raise ContainerError(f"invalid container name {name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
         import fcntl
         os.makedirs(self.dir, exist_ok=True)
-        with open(os.path.join(self.dir, ".lock"), "a") as lock:
+        with open(paths.names_lock(self.root), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # so two runs cannot both take a name
             if any(c.name == name for c in self.list()):
                 raise ContainerError(f"the container name {name!r} is already in use")
@@ -157,12 +158,12 @@ class ContainerStore:
     def save(self, container: Container) -> None:
         directory = self.path(container.id)
         if os.path.isdir(directory):
-            _write_replacing(os.path.join(directory, "state.json"),
+            _write_replacing(os.path.join(directory, paths.STATE),
                              fastjson.dumps(container.to_json()).encode())
 
     def load(self, container_id: str) -> Container:
         try:
-            data = fastjson.load_file(os.path.join(self.path(container_id), "state.json"))
+            data = fastjson.load_file(os.path.join(self.path(container_id), paths.STATE))
         except (FileNotFoundError, ValueError):
             raise ContainerError(f"no such container: {container_id}") from None
         return Container.from_json(data)

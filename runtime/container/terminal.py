@@ -18,7 +18,11 @@ import tty
 import _signal
 import _socket
 
-from ..inside import process
+from ..inside import signals
+from ..inside.console import attach_terminal
+from ..inside.process import Stdio
+from ..inside.report import StartError
+from .logfile import open_log
 from .run import Prepared, supervise
 
 _CHUNK = 1 << 16
@@ -70,8 +74,7 @@ class Relay:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 self._drain()
-                code = os.waitstatus_to_exitcode(status)
-                return code if code >= 0 else 128 - code
+                return signals.exit_code(status)
             self._step(0.05)
 
     def _step(self, timeout: float) -> None:
@@ -115,17 +118,14 @@ def _receive_fd(sock) -> int:
     for level, kind, data in ancillary:
         if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
             return struct.unpack("i", data[:4])[0]
-    raise process.StartError("the container did not send its terminal")
+    raise StartError("the container did not send its terminal")
 
 
 def run_with_terminal(prepared: Prepared, interactive: bool, init: bool,
                       keep_log: bool = False) -> int:
     """The container makes its pty in its own devpts and sends us the master."""
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    log = None
-    if keep_log:
-        from .shim import open_log
-        log = open_log(prepared)
+    log = open_log(prepared.store.root, prepared.container) if keep_log else None
     relay = Relay(-1, interactive, log)
 
     def resized(_signum=None, _frame=None) -> None:
@@ -140,8 +140,9 @@ def run_with_terminal(prepared: Prepared, interactive: bool, init: bool,
 
     try:
         with _raw_mode(0, interactive and os.isatty(0)):
-            return supervise(prepared, process.Stdio(0, 1, 2, terminal=theirs.fileno()), init,
-                             on_started=started, wait=relay.wait)
+            channel = theirs.fileno()  # the container's PID 1 sends the pty master over it
+            stdio = Stdio(0, 1, 2, terminal=lambda: attach_terminal(channel))
+            return supervise(prepared, stdio, init, on_started=started, wait=relay.wait)
     finally:
         ours.close()
         theirs.close()

@@ -12,10 +12,12 @@ import errno
 import os
 import stat
 
+from ..errors import RuntimeFailure
+
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-class UnsafeEntry(Exception):
+class UnsafeEntry(RuntimeFailure):
     """A layer entry that would escape the directory it is extracted into."""
 
 

@@ -43,8 +43,6 @@ class RootfsPlan(Record):
 
 
 def overlay_supported() -> bool:
-    if os.environ.get("PYREG_ROOTFS") == "copy":
-        return False
     try:
         with open("/proc/filesystems") as handle:
             return any(line.split()[-1:] == ["overlay"] for line in handle)
@@ -66,11 +64,13 @@ def overlay_options(plan: RootfsPlan) -> tuple[str, str]:
     return base, data
 
 
-def plan_rootfs(container_dir: str, snapshots: list[str], throwaway: bool = False) -> RootfsPlan:
-    """throwaway: the container is removed when it exits (--rm)."""
+def plan_rootfs(container_dir: str, snapshots: list[str], throwaway: bool = False,
+                copy: bool = False) -> RootfsPlan:
+    """throwaway: the container is removed when it exits (--rm); copy: a
+    flattened copy even where overlayfs would do."""
     target = os.path.join(container_dir, "rootfs")
     same_parent = len({os.path.dirname(p) for p in snapshots}) == 1
-    if snapshots and same_parent and overlay_supported():
+    if snapshots and same_parent and not copy and overlay_supported():
         plan = RootfsPlan("overlay", target, tuple(snapshots), os.path.join(container_dir, "upper"),
                           os.path.join(container_dir, "work"), os.geteuid() != 0, throwaway)
         if len(overlay_options(plan)[1]) <= MAX_MOUNT_DATA:

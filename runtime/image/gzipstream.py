@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import zlib as _zlib
 
+from ..errors import RuntimeFailure
+
 CHUNK = 1 << 20
 _GZIP_WBITS = 16 + 15
 
 
-class GzipError(Exception):
+class GzipError(RuntimeFailure):
     pass
 
 

@@ -14,13 +14,15 @@ from typing import BinaryIO
 
 from ocispec import mediatypes as mt
 from ocispec.digest import Digest, Verifier
+from ocispec.errors import OciError
 
+from ..errors import RuntimeFailure
 from .gzipstream import GzipError, GzipReader
 
 CHUNK = 1 << 20
 
 
-class LayerFormatError(Exception):
+class LayerFormatError(RuntimeFailure):
     """A layer whose media type or bytes the runtime cannot read."""
 
 
@@ -84,7 +86,7 @@ def _zstd_stream(path: str) -> Iterator[BinaryIO]:
 @contextlib.contextmanager
 def open_uncompressed(path: str, media_type: str, diff_id: Digest) -> Iterator[HashingReader]:
     """Yield the layer's tar stream; after the block, the stream must have
-    matched diff_id, else OciError(DIGEST_INVALID) is raised."""
+    matched diff_id, else LayerFormatError is raised."""
     verifier = Verifier(diff_id)
     if media_type in mt.GZIP_LAYERS:
         opener = contextlib.closing(_gzip_open(path))
@@ -103,4 +105,7 @@ def open_uncompressed(path: str, media_type: str, diff_id: Digest) -> Iterator[H
             if isinstance(err, (FileNotFoundError, PermissionError)):
                 raise
             raise LayerFormatError(f"layer {diff_id} is corrupt: {err}") from None
-    verifier.verify()
+    try:
+        verifier.verify()
+    except OciError as err:
+        raise LayerFormatError(f"layer {diff_id} does not verify: {err.message}") from None

@@ -5,7 +5,7 @@ Cmd, Env, WorkingDir, User...).
 Lookup goes through `puller.store.LocalStore` (names, digests, image ids,
 platform choice in an index), so `pyreg run X` finds exactly what
 `pyreg images` lists. Only the cold path comes here: cache.py answers
-warm starts without loading any of this.
+warm starts without loading any of this (find.py asks it first).
 """
 from __future__ import annotations
 
@@ -19,7 +19,16 @@ from ocispec.layout import OciLayout
 from puller.store import ImageNotFound as StoreImageNotFound
 from puller.store import LocalStore
 
-from .cache import ImageInvalid, ImageNotFound
+from .. import paths
+from ..errors import RuntimeFailure
+
+
+class ImageNotFound(RuntimeFailure):
+    pass
+
+
+class ImageInvalid(RuntimeFailure):
+    pass
 
 
 @dataclass(frozen=True)
@@ -34,10 +43,6 @@ class Image:
     manifest_digest: Digest
     layers: tuple[Layer, ...]
     config: dict = field(default_factory=dict)  # the image config's "config" object
-
-
-def images_dir(root: str | os.PathLike) -> str:
-    return os.path.join(os.fspath(root), "images")
 
 
 def resolve_image(root: str | os.PathLike, name: str) -> Image:
@@ -69,4 +74,4 @@ def _image_from(reference: str, digest: Digest, layers, config) -> Image:
 
 
 def blob_path(root: str | os.PathLike, digest: Digest) -> str:
-    return str(OciLayout(images_dir(root)).blob_path(digest))
+    return str(OciLayout(paths.images(os.fspath(root))).blob_path(digest))

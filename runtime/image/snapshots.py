@@ -12,24 +12,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .. import paths
 from .layerstream import open_uncompressed
 from .resolve import Image, Layer, blob_path
 from .unpack import LayerExtractor
 
 
-def snapshots_dir(root: str | os.PathLike) -> Path:
-    return Path(root) / "snapshots"
-
-
-def snapshot_path(root: str | os.PathLike, layer: Layer) -> Path:
-    if layer.diff_id.algorithm != "sha256":
-        return snapshots_dir(root) / f"{layer.diff_id.algorithm}-{layer.diff_id.encoded}"
-    return snapshots_dir(root) / layer.diff_id.encoded
-
-
 def ensure_snapshot(root: str | os.PathLike, layer: Layer) -> Path:
     """Return the layer's snapshot, extracting and verifying it if missing."""
-    target = snapshot_path(root, layer)
+    target = Path(paths.snapshot(os.fspath(root), layer.diff_id))
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

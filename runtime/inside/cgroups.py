@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 
+from ..errors import RuntimeFailure
 from ..record import REQUIRED, Record
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 _V1_CONTROLLERS = ("memory", "cpu", "pids")
 
 
-class CgroupError(Exception):
+class CgroupError(RuntimeFailure):
     pass
 
 
@@ -58,6 +60,15 @@ class Cgroups(Record):
         for path in self.paths:
             with contextlib.suppress(OSError):
                 os.rmdir(path)
+
+    def remove_when_empty(self, attempts: int = 50) -> None:
+        """remove(), retried for a while: the namespace's last processes
+        may still be exiting (a group with members cannot be removed)."""
+        for _ in range(attempts):
+            self.remove()
+            if not any(os.path.isdir(p) for p in self.paths):
+                return
+            time.sleep(0.01)
 
     def pids(self) -> list[int]:
         for path in self.paths:

@@ -15,11 +15,12 @@ import os
 
 from .. import fastjson
 from ..digest import sha256_hex
+from ..errors import RuntimeFailure
 
 DEVICES_ROOT = "/sys/fs/cgroup/devices"
 
 
-class DeviceError(Exception):
+class DeviceError(RuntimeFailure):
     pass
 
 

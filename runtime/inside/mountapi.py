@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 
 from ..kernel import linux
+from ..kernel.arch import syscall_number
 
-SYS_OPEN_TREE, SYS_MOVE_MOUNT, SYS_MOUNT_SETATTR = 428, 429, 442  # x86_64
 OPEN_TREE_CLONE = 1
 AT_FDCWD = -100
 AT_EMPTY_PATH = 0x1000
@@ -25,7 +25,7 @@ def bind(source: str, target_fd: int, flags: int) -> None:
     with the MS_RDONLY/NOSUID/NODEV/NOEXEC bits of flags on every mount of
     the tree (all of it with MS_REC, else its top only), private."""
     recursive = AT_RECURSIVE if flags & linux.MS_REC else 0
-    tree = linux.syscall(SYS_OPEN_TREE, AT_FDCWD, os.fsencode(source),
+    tree = linux.syscall(syscall_number("open_tree"), AT_FDCWD, os.fsencode(source),
                          OPEN_TREE_CLONE | os.O_CLOEXEC | recursive, what=f"open_tree {source}")
     try:
         attributes = 0
@@ -34,9 +34,9 @@ def bind(source: str, target_fd: int, flags: int) -> None:
                 attributes |= attribute
         request = bytearray(attributes.to_bytes(8, "little") + bytes(8)
                             + linux.MS_PRIVATE.to_bytes(8, "little") + bytes(8))
-        linux.syscall(SYS_MOUNT_SETATTR, tree, b"", AT_EMPTY_PATH | recursive, request,
+        linux.syscall(syscall_number("mount_setattr"), tree, b"", AT_EMPTY_PATH | recursive, request,
                       len(request), what="mount_setattr")
-        linux.syscall(SYS_MOVE_MOUNT, tree, b"", target_fd, b"",
+        linux.syscall(syscall_number("move_mount"), tree, b"", target_fd, b"",
                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH, what="move_mount")
     finally:
         os.close(tree)

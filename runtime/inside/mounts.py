@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 
+from ..errors import RuntimeFailure, describe
 from ..fs.beneath import Beneath, UnsafeEntry, lstat_at, split_member_path
 from ..kernel import linux
 from . import mountapi
@@ -32,7 +33,7 @@ DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"))
 
 
-class MountError(Exception):
+class MountError(RuntimeFailure):
     pass
 
 
@@ -88,7 +89,7 @@ def mount_one(rootfs: str, entry: dict) -> None:
     except UnsafeEntry as err:
         raise MountError(f"mount destination {entry['destination']!r}: {err}") from None
     except OSError as err:
-        raise MountError(f"cannot mount {entry['destination']}: {linux.describe(err)}") from None
+        raise MountError(f"cannot mount {entry['destination']}: {describe(err)}") from None
 
 
 def _bind(source: str, target_fd: int, flags: int) -> None:

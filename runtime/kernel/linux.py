@@ -15,6 +15,8 @@ import sys
 
 import _ctypes
 
+from .arch import syscall_number
+
 
 class _Int(_ctypes._SimpleCData):
     _type_ = "i"
@@ -51,17 +53,12 @@ class _VoidPointer(_ctypes._SimpleCData):
 
 
 class Library:
-    """What CFuncPtr needs of a library: its dlopen handle."""
+    """What CFuncPtr needs of a library: its dlopen handle. Opened by soname,
+    which needs no ldconfig subprocess; `None` names the interpreter's own
+    symbols, which include the libc it was linked with."""
 
-    def __init__(self, soname: str, short_name: str):
-        try:
-            self._handle = _ctypes.dlopen(soname, os.RTLD_NOW)  # by soname: no ldconfig subprocess
-        except OSError:
-            from ctypes.util import find_library
-            found = find_library(short_name)
-            if found is None:
-                raise
-            self._handle = _ctypes.dlopen(found, os.RTLD_NOW)
+    def __init__(self, soname: str | None):
+        self._handle = _ctypes.dlopen(soname, os.RTLD_NOW)
 
     def function(self, name: str, argtypes: tuple | None = None, restype=None) -> _LibcFunction:
         function = _LibcFunction((name, self))
@@ -72,13 +69,20 @@ class Library:
         return function
 
 
+def _open_libc() -> Library:
+    try:
+        return Library("libc.so.6")  # glibc
+    except OSError:  # another libc: the one the interpreter runs on
+        return Library(None)
+
+
 def buffer(data: bytearray):
     """A C char array sharing data's memory, for calls that write into it."""
     array_type = type("_Bytes", (_ctypes.Array,), {"_type_": _Char, "_length_": len(data)})
     return array_type.from_buffer(data)
 
 
-_libc = Library("libc.so.6", "c")  # glibc
+_libc = _open_libc()
 _C, _INT, _ULONG = _CharPointer, _Int, _ULong
 INT, UINT, POINTER, LONG, CHARS = _Int, _UInt, _VoidPointer, _Long, _CharPointer
 _unshare = _libc.function("unshare", (_INT,))
@@ -122,25 +126,15 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 
-SYS_PIVOT_ROOT = 155  # x86_64
-SYS_CAPGET, SYS_CAPSET = 125, 126
 
 
 def _check(result: int, what: str, path: str | None = None) -> int:
     """Raise the OSError subclass for errno (FileNotFoundError...), its
-    strerror naming the call; see describe()."""
+    strerror naming the call (errors.describe shows it as one line)."""
     if result < 0:
         err = _ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
     return result
-
-
-def describe(err: BaseException) -> str:
-    """One readable line for an error, without Python's `[Errno N]` prefix."""
-    if isinstance(err, OSError) and err.strerror:
-        where = f": {err.filename}" if err.filename and str(err.filename) not in err.strerror else ""
-        return f"{err.strerror}{where}"
-    return str(err) or type(err).__name__
 
 
 def _bytes(value: str | bytes | None) -> bytes | None:
@@ -176,7 +170,7 @@ def syscall(number: int, *args, what: str = "syscall") -> int:
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    result = _syscall(_Long(SYS_PIVOT_ROOT), _bytes(new_root), _bytes(put_old))
+    result = _syscall(_Long(syscall_number("pivot_root")), _bytes(new_root), _bytes(put_old))
     _check(result, "pivot_root", new_root)
 
 
@@ -213,7 +207,7 @@ def capget() -> tuple[int, int, int]:
     """This thread's (effective, permitted, inheritable) sets as 64-bit masks."""
     header = bytearray(_LINUX_CAPABILITY_VERSION_3.to_bytes(4, sys.byteorder) + bytes(4))
     data = bytearray(24)
-    _check(_syscall(_Long(SYS_CAPGET), buffer(header), buffer(data)), "capget")
+    _check(_syscall(_Long(syscall_number("capget")), buffer(header), buffer(data)), "capget")
     words = [int.from_bytes(data[i:i + 4], sys.byteorder) for i in range(0, 24, 4)]
     return tuple(words[i] | words[i + 3] << 32 for i in range(3))
 
@@ -226,5 +220,5 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
     for shift in (0, 32):
         for value in (effective, permitted, inheritable):
             data += ((value >> shift) & 0xFFFFFFFF).to_bytes(4, sys.byteorder)
-    result = _syscall(_Long(SYS_CAPSET), buffer(header), buffer(data))
+    result = _syscall(_Long(syscall_number("capset")), buffer(header), buffer(data))
     _check(result, "capset")

@@ -3,10 +3,11 @@
 """
 from __future__ import annotations
 
+from ..errors import RuntimeFailure
 from ..record import Record
 
 
-class UserError(Exception):
+class UserError(RuntimeFailure):
     pass
 
 

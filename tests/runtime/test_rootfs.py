@@ -27,11 +27,11 @@ def snapshot(base, name, files=(), links=(), whiteouts=(), opaque=()):
     return str(path)
 
 
-def test_overlay_plan_uses_short_relative_paths(tmp_path, monkeypatch):
-    monkeypatch.delenv("PYREG_ROOTFS", raising=False)
+def test_overlay_plan_uses_short_relative_paths(tmp_path):
     lowers = [str(tmp_path / "snapshots" / f"{i:064x}") for i in range(3)]
     plan = plan_rootfs(str(tmp_path / "containers" / ("c" * 64)), lowers)
     assert plan.kind == "overlay"
+    assert plan_rootfs(str(tmp_path / "containers" / ("c" * 64)), lowers, copy=True).kind == "copy"
     base, data = overlay_options(plan)
     assert base == str(tmp_path / "snapshots")
     assert data.startswith(f"lowerdir={2:064x}:{1:064x}:{0:064x},upperdir=../containers/")
@@ -127,9 +127,8 @@ def test_copy_rootfs_is_never_seeded(tmp_path):
     assert not seed_upper(plan, ETC_FILES)
 
 
-def test_throwaway_containers_get_a_volatile_overlay(tmp_path, monkeypatch):
+def test_throwaway_containers_get_a_volatile_overlay(tmp_path):
     from runtime.fs.rootfs import RootfsPlan
-    monkeypatch.delenv("PYREG_ROOTFS", raising=False)
     lowers = [str(tmp_path / "snapshots" / f"{i:064x}") for i in range(2)]
     kept = plan_rootfs(str(tmp_path / "containers" / ("c" * 64)), lowers)
     throwaway = plan_rootfs(str(tmp_path / "containers" / ("d" * 64)), lowers, throwaway=True)

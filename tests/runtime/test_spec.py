@@ -2,7 +2,9 @@
 against the image's own passwd/group files."""
 import pytest
 
-from runtime.spec.build import DEFAULT_CAPABILITIES, RunOptions, SpecError, Volume, build_spec
+from runtime.spec.build import build_spec
+from runtime.spec.capabilities import DEFAULT_CAPABILITIES
+from runtime.spec.options import RunOptions, SpecError, Volume
 from runtime.spec.users import User, UserError, resolve_user
 from tests.support.busybox_image import GROUP, PASSWD
 

@@ -1,7 +1,9 @@
-"""Compiling an OCI `linux.seccomp` section to BPF with libseccomp (Debian's
-libseccomp2, the library runc and podman use), called through `_ctypes`,
-and the vocabulary of actions and operators both sides use. libseccomp is
-loaded only on a cache miss in `seccomp.program`.
+"""A container's seccomp filter as BPF, for pyreg's own runtime: the OCI
+`linux.seccomp` section (spec/seccomp.py) compiled with libseccomp
+(Debian's libseccomp2, the library runc and podman use, called through
+`_ctypes`), cached in `<root>/seccomp/` under the hash of the section:
+compiling takes milliseconds, reading the cached program microseconds.
+libseccomp is loaded only on a cache miss.
 
 Rules follow runc: every name of a rule gets the rule's action; a rule's
 argument conditions all hold at once (AND), unless two of them test the
@@ -10,34 +12,58 @@ rules). Names this libseccomp does not know are skipped, as runc does.
 """
 from __future__ import annotations
 
-from ..kernel import linux
+import os
 
-ACTIONS = {"SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
-           "SCMP_ACT_KILL_PROCESS": 0x80000000, "SCMP_ACT_TRAP": 0x00030000,
-           "SCMP_ACT_ERRNO": 0x00050000, "SCMP_ACT_TRACE": 0x7FF00000,
-           "SCMP_ACT_LOG": 0x7FFC0000, "SCMP_ACT_ALLOW": 0x7FFF0000}
-OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
-             "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
+from .. import fastjson, paths
+from ..digest import sha256_hex
+from ..kernel import linux
+from ..kernel.arch import seccomp_arch
+from ..spec.seccomp import ACTIONS, OPERATORS, SeccompError
 
 _ARCH_NAMES = {"SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X32": "x32",
                "SCMP_ARCH_ARM": "arm", "SCMP_ARCH_AARCH64": "aarch64",
                "SCMP_ARCH_S390X": "s390x", "SCMP_ARCH_PPC64LE": "ppc64le",
                "SCMP_ARCH_RISCV64": "riscv64"}
 _EEXIST = 17
-
-
-class SeccompError(Exception):
-    pass
 _NR_SCMP_ERROR = -1
+
+
+def program(root: str, section: dict) -> bytes:
+    """The section's BPF program (struct sock_filter[]), from the cache or
+    compiled now and cached; the cache file appears whole or not at all."""
+    text = fastjson.dumps(section)
+    path = paths.seccomp_program(root, sha256_hex(f"{seccomp_arch()}\n{text}".encode()))
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temp = f"{path}.{os.getpid()}.tmp"
+    with open(temp, "wb") as handle:
+        compile_to(section, handle.fileno())
+    with open(temp, "rb") as handle:
+        data = handle.read()
+    os.replace(temp, path)
+    return data
+
+
+def _open_libseccomp() -> linux.Library:
+    try:
+        return linux.Library("libseccomp.so.2")
+    except OSError:
+        pass
+    from ctypes.util import find_library  # another soname: ask the system (slow, rare)
+    found = find_library("seccomp")
+    if found is None:
+        raise SeccompError("libseccomp is not installed (apt-get install libseccomp2), "
+                           "or run with --security-opt seccomp=unconfined")
+    return linux.Library(found)
 
 
 class _Libseccomp:
     def __init__(self):
-        try:
-            library = linux.Library("libseccomp.so.2", "seccomp")
-        except OSError:
-            raise SeccompError("libseccomp is not installed (apt-get install libseccomp2), "
-                               "or run with --security-opt seccomp=unconfined") from None
+        library = _open_libseccomp()
         p, u, i = linux.POINTER, linux.UINT, linux.INT
         self.init = library.function("seccomp_init", (u,), restype=p)
         self.release = library.function("seccomp_release", (p,), restype=i)
