@@ -10,9 +10,9 @@ from pathlib import Path
 from ..errors import RuntimeFailure
 from ..fs.rootfs import flatten, read_image_file
 from ..image.find import find_image
-from ..spec.build import build_spec
-from ..spec.options import RunOptions
-from ..spec.users import resolve_user
+from ..runspec.build import build_spec
+from ..runspec.options import RunOptions
+from ..runspec.users import resolve_user
 
 
 class BundleError(RuntimeFailure):

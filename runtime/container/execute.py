@@ -10,8 +10,8 @@ from ..fs.rootfs import read_image_file
 from ..inside import signals
 from ..inside.process import Stdio
 from ..record import REQUIRED, Record
-from ..spec.build import merge_env
-from ..spec.users import require_mapped, resolve_user
+from ..runspec.build import merge_env
+from ..runspec.users import require_mapped, resolve_user
 from . import runtimes
 from .state import Container, ContainerError, ContainerStore
 

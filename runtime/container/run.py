@@ -17,9 +17,9 @@ from ..image.find import find_image
 from ..inside import signals
 from ..inside.process import Stdio
 from ..record import REQUIRED, Record
-from ..spec.build import build_spec
-from ..spec.options import RunOptions
-from ..spec.users import require_mapped, resolve_user
+from ..runspec.build import build_spec
+from ..runspec.options import RunOptions
+from ..runspec.users import require_mapped, resolve_user
 from .protocol import Runtime
 from .state import ContainerError, ContainerStore, Status
 

@@ -1,5 +1,5 @@
 """A container's seccomp filter as BPF, for pyreg's own runtime: the OCI
-`linux.seccomp` section (spec/seccomp.py) compiled with libseccomp
+`linux.seccomp` section (runspec/seccomp.py) compiled with libseccomp
 (Debian's libseccomp2, the library runc and podman use, called through
 `_ctypes`), cached in `<root>/seccomp/` under the hash of the section:
 compiling takes milliseconds, reading the cached program microseconds.
@@ -18,7 +18,7 @@ from .. import fastjson, paths
 from ..digest import sha256_hex
 from ..kernel import linux
 from ..kernel.arch import seccomp_arch
-from ..spec.seccomp import ACTIONS, OPERATORS, SeccompError
+from ..runspec.seccomp import ACTIONS, OPERATORS, SeccompError
 
 _ARCH_NAMES = {"SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X32": "x32",
                "SCMP_ARCH_ARM": "arm", "SCMP_ARCH_AARCH64": "aarch64",

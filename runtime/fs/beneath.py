@@ -78,11 +78,6 @@ class Beneath:
         except OSError:
             return False
 
-    def open_file(self, parts: list[str]) -> int:
-        """Open an existing regular file for reading, following no symlink."""
-        with self.parent_of(parts, create=False) as parent:
-            return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
-
 
 class _ParentOf:
     """Beneath.parent_of as a plain class: contextlib is not worth loading

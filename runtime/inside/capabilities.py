@@ -3,7 +3,7 @@ capset(2), the same effect runc gets from libcap."""
 from __future__ import annotations
 
 from ..kernel import linux
-from ..spec.capabilities import CAPABILITY_NUMBERS
+from ..runspec.capabilities import CAPABILITY_NUMBERS
 
 
 def last_capability() -> int:

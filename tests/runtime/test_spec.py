@@ -2,10 +2,10 @@
 against the image's own passwd/group files."""
 import pytest
 
-from runtime.spec.build import build_spec
-from runtime.spec.capabilities import DEFAULT_CAPABILITIES
-from runtime.spec.options import RunOptions, SpecError, Volume
-from runtime.spec.users import User, UserError, resolve_user
+from runtime.runspec.build import build_spec
+from runtime.runspec.capabilities import DEFAULT_CAPABILITIES
+from runtime.runspec.options import RunOptions, SpecError, Volume
+from runtime.runspec.users import User, UserError, resolve_user
 from tests.support.busybox_image import GROUP, PASSWD
 
 IMAGE = {"Entrypoint": ["/entry"], "Cmd": ["default", "args"], "Env": ["PATH=/bin", "A=1"],
