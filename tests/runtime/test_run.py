@@ -191,21 +191,11 @@ def test_bad_hostname_is_refused(store_root):
     assert result.returncode == 125 and b"invalid hostname" in result.stderr
 
 
-def _imports(*args: str) -> set[str]:
-    import subprocess
-    import sys
-    from tests.runtime.conftest import REPO
-    result = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines()
-            if line.startswith("import time:")}
-
-
 def test_run_path_imports_nothing_heavy(store_root, run):
-    from tests.runtime.conftest import CLI
-    baseline = _imports("-c", "pass")  # what the interpreter's site loads anyway
+    from tests.runtime.conftest import CLI, loaded_modules
+    baseline = loaded_modules("-c", "pass")  # what the interpreter's site loads anyway
     assert run("true").returncode == 0  # warm: snapshots unpacked, resolution cached
-    ours = _imports("-c", CLI, "--root", str(store_root), "run", "--rm", "busybox", "true") - baseline
+    ours = loaded_modules("-c", CLI, "--root", str(store_root), "run", "--rm", "busybox", "true") - baseline
     assert "runtime.inside.process" in ours
     heavy = {"aiohttp", "boto3", "botocore", "asyncio", "yaml", "puller", "registry", "tarfile",
              "ocispec.manifest", "dataclasses", "subprocess", "pathlib"}

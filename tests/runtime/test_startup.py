@@ -2,23 +2,13 @@
 the modules it loads, the /etc files it places without mounts, the
 signals and capabilities the command gets, and the other verbs' parsers.
 (The run parser itself: tests/test_run_args.py.)"""
-import subprocess
-import sys
-
-from tests.runtime.conftest import CLI, REPO, need_root, pyreg
+from tests.runtime.conftest import CLI, loaded_modules, need_root, pyreg
 from tests.support.busybox_image import LayerBuilder, build_busybox_image
 
 
 def out(result) -> str:
     assert result.returncode == 0, result.stderr.decode()
     return result.stdout.decode()
-
-
-def loaded_modules(*args: str) -> set[str]:
-    result = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines()
-            if line.startswith("import time:")}
 
 
 def test_run_path_skips_modules_it_does_not_need(store_root, run):
