@@ -45,7 +45,7 @@ def _valid_hostname(name: str) -> bool:
 
 
 def run_options(args):
-    from runtime.runspec.options import RunOptions, Volume
+    from runtime.runspec.build import RunOptions, Volume
     try:
         volumes = tuple(Volume.parse(v) for v in args.volume)
     except RuntimeFailure as err:

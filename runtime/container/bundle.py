@@ -9,9 +9,8 @@ from pathlib import Path
 
 from ..errors import RuntimeFailure
 from ..fs.rootfs import flatten, read_image_file
-from ..image.find import find_image
-from ..runspec.build import build_spec
-from ..runspec.options import RunOptions
+from ..image.cache import find_image
+from ..runspec.build import RunOptions, build_spec
 from ..runspec.users import resolve_user
 
 

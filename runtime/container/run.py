@@ -13,14 +13,13 @@ import _signal  # not signal: its IntEnums cost a millisecond at import
 from .. import fastjson, paths
 from ..errors import exit_code_of
 from ..fs.rootfs import plan_rootfs, prepare_rootfs, read_image_file, seed_upper
-from ..image.find import find_image
+from ..image.cache import find_image
 from ..inside import signals
 from ..inside.process import Stdio
 from ..record import REQUIRED, Record
-from ..runspec.build import build_spec
-from ..runspec.options import RunOptions
+from ..runspec.build import RunOptions, build_spec
 from ..runspec.users import require_mapped, resolve_user
-from .protocol import Runtime
+from .runtimes import Runtime
 from .state import ContainerError, ContainerStore, Status
 
 

@@ -14,11 +14,10 @@ import subprocess
 from ..fs.rootfs import mount_rootfs
 from ..inside.report import StartError
 from ..kernel import linux
-from .protocol import Runtime
 from .state import ContainerError
 
 
-class RuncRuntime(Runtime):
+class RuncRuntime:  # the Runtime protocol (runtimes.py)
     def __init__(self, name: str):
         self.name = name  # "runc" or "crun": the same command line
 
@@ -42,7 +41,7 @@ class RuncRuntime(Runtime):
         subprocess.run([runtime_binary(self.name), "kill", runtime_id(container.id), str(signum)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def exec(self, root: str, container, spec: dict, process: dict, stdio) -> int:
+    def exec(self, root: str, container, spec: dict, process_section: dict, stdio) -> int:
         raise ContainerError(f"exec into {self.name} containers: use `{self.name} exec`")
 
     def clean_up(self, container) -> None:

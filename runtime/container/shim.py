@@ -49,5 +49,6 @@ def _shim(prepared: Prepared, init: bool, report_fd: int) -> None:
 
     def started(_container) -> None:
         os.write(report_fd, STARTED)
-        os.close(report_fd)
+        # the caller returns; a later failure's report must not reach a reused fd number
+        os.dup2(null, report_fd, inheritable=False)
     supervise_logged(prepared, null, init, attached=False, on_started=started)

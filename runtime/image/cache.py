@@ -1,6 +1,7 @@
-"""What `pyreg run` needs from an image, cached: its reference, run config and
-unpacked snapshot directories, keyed by the name the user typed
-(`<root>/snapshots/image-cache.json`).
+"""The image a container runs: its reference, run config and unpacked
+snapshot directories, from a cache keyed by the name the user typed
+(`<root>/snapshots/image-cache.json`), else resolved in the local store,
+unpacked into snapshots, and remembered (find_image).
 
 A cached entry is valid while index.json is the very file it was resolved
 from (same inode, size and mtime: the layout replaces index.json atomically
@@ -17,6 +18,31 @@ from ..record import REQUIRED, Record
 
 class ResolvedImage(Record):
     FIELDS = {"reference": REQUIRED, "config": REQUIRED, "snapshots": REQUIRED}
+
+
+def find_image(root: str, name: str, pull=None) -> ResolvedImage:
+    """The image named name; `pull()`, if given, fetches it when the local
+    store lacks it (then it is looked up once more). ImageNotFound else."""
+    root = os.fspath(root)
+    cached = lookup(root, name)
+    if cached is not None:
+        return cached
+    # the cold path: the OCI machinery and puller.store load only here
+    from .resolve import ImageNotFound, resolve_image
+    from .snapshots import ensure_snapshots
+    identity = index_identity(root)
+    try:
+        image = resolve_image(root, name)
+    except ImageNotFound:
+        if pull is None:
+            raise
+        pull()
+        identity = index_identity(root)
+        image = resolve_image(root, name)
+    snapshots = [str(p) for p in ensure_snapshots(root, image)]
+    resolved = ResolvedImage(image.reference, image.config, snapshots)
+    remember(root, name, identity, resolved)
+    return resolved
 
 
 def index_identity(root: str) -> list[int] | None:

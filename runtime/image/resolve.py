@@ -5,7 +5,7 @@ Cmd, Env, WorkingDir, User...).
 Lookup goes through `puller.store.LocalStore` (names, digests, image ids,
 platform choice in an index), so `pyreg run X` finds exactly what
 `pyreg images` lists. Only the cold path comes here: cache.py answers
-warm starts without loading any of this (find.py asks it first).
+warm starts without loading any of this (find_image asks it first).
 """
 from __future__ import annotations
 

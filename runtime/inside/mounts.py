@@ -15,7 +15,7 @@ import stat
 from ..errors import RuntimeFailure, describe
 from ..fs.beneath import Beneath, UnsafeEntry, lstat_at, split_member_path
 from ..kernel import linux
-from . import mountapi
+from ..kernel.arch import syscall_number
 
 _FLAGS = {
     "ro": (linux.MS_RDONLY, True), "rw": (linux.MS_RDONLY, False),
@@ -31,6 +31,15 @@ DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8),
            ("urandom", 1, 9), ("tty", 5, 0))
 DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"))
+# the new mount API's flags (open_tree, move_mount, mount_setattr)
+OPEN_TREE_CLONE = 1
+AT_FDCWD = -100
+AT_EMPTY_PATH = 0x1000
+AT_RECURSIVE = 0x8000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
+MOUNT_ATTR = {linux.MS_RDONLY: 0x1, linux.MS_NOSUID: 0x2, linux.MS_NODEV: 0x4,
+              linux.MS_NOEXEC: 0x8}
 
 
 class MountError(RuntimeFailure):
@@ -94,7 +103,7 @@ def mount_one(rootfs: str, entry: dict) -> None:
 
 def _bind(source: str, target_fd: int, flags: int) -> None:
     try:
-        mountapi.bind(source, target_fd, flags)
+        _bind_new_api(source, target_fd, flags)
         return
     except OSError as err:
         if err.errno != errno.ENOSYS:
@@ -110,6 +119,32 @@ def _bind(source: str, target_fd: int, flags: int) -> None:
                         (flags & ~linux.MS_REC) | linux.MS_REMOUNT | linux.MS_BIND)
         finally:
             os.close(mounted)
+
+
+def _bind_new_api(source: str, target_fd: int, flags: int) -> None:
+    """Bind source onto the directory or file open as target_fd (O_PATH)
+    through the new mount API (Linux 5.12+): open_tree clones the source
+    as a detached tree, mount_setattr sets the MS_RDONLY/NOSUID/NODEV/NOEXEC
+    bits of flags on every mount of it at once (all of the tree with MS_REC,
+    else its top only), private, and move_mount attaches it. The tree is
+    never visible with the wrong flags, and a read-only volume is read-only
+    in its submounts too, which a remount of the top mount alone is not."""
+    recursive = AT_RECURSIVE if flags & linux.MS_REC else 0
+    tree = linux.syscall(syscall_number("open_tree"), AT_FDCWD, os.fsencode(source),
+                         OPEN_TREE_CLONE | os.O_CLOEXEC | recursive, what=f"open_tree {source}")
+    try:
+        attributes = 0
+        for flag, attribute in MOUNT_ATTR.items():
+            if flags & flag:
+                attributes |= attribute
+        request = bytearray(attributes.to_bytes(8, "little") + bytes(8)
+                            + linux.MS_PRIVATE.to_bytes(8, "little") + bytes(8))
+        linux.syscall(syscall_number("mount_setattr"), tree, b"", AT_EMPTY_PATH | recursive, request,
+                      len(request), what="mount_setattr")
+        linux.syscall(syscall_number("move_mount"), tree, b"", target_fd, b"",
+                      MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH, what="move_mount")
+    finally:
+        os.close(tree)
 
 
 def _mount_filesystem(source: str, target: str, kind: str, flags: int, data: str) -> None:

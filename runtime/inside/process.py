@@ -5,10 +5,17 @@ the child is PID 1 of the new namespace. (So a process can start only one
 container, and cannot make threads afterwards: the kernel refuses both once
 its children's PID namespace differs from its own.) It joins the cgroups,
 unshares mount, UTS, IPC and network namespaces, builds its filesystem, and
-runs the command (command.py), so `echo $$` prints 1 as with docker.
+runs the command (exec_command, below), so `echo $$` prints 1 as with docker.
 
 `join` is `pyreg exec`'s: a child that enters a running container's
 namespaces (setns) and cgroups, then runs another command the same way.
+
+Both end in `exec_command`: drop to the spec's user and capabilities
+(privileges.py), enter the working directory, find the command, and exec
+it through the sealed trampoline with the seccomp filter on. With
+`--init`, PID 1 first forks the command and stays a reaper that holds
+only what the command holds (its user, capabilities, no_new_privs,
+seccomp filter, stdio).
 
 No host file is ever reachable from inside: the processes are non-dumpable
 (their /proc/PID/exe, fd, root... are closed to the container) from before
@@ -19,13 +26,16 @@ interpreter. Failures before exec come back as StartError (report.py).
 from __future__ import annotations
 
 import os
+import sys
 
+import _signal
+
+from ..errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SETUP_FAILED
 from ..fs.rootfs import mount_rootfs
 from ..kernel import linux
 from ..record import REQUIRED, Record
-from . import devices, mounts, network, userns
-from .command import exec_command, run_init
-from .report import StartError, fork_reporting
+from . import devices, mounts, namespaces, privileges, signals, trampoline
+from .report import StartError, fork_reporting, write_report
 
 _NAMESPACE_FLAGS = {"mount": linux.CLONE_NEWNS, "uts": linux.CLONE_NEWUTS,
                     "ipc": linux.CLONE_NEWIPC, "network": linux.CLONE_NEWNET,
@@ -53,14 +63,14 @@ def start(spec: dict, plan, stdio: Stdio, confinement: Confinement, init: bool =
     """Fork the container's PID 1 and return its pid once it has exec'd.
     `after_fork(pid)` runs while the child sets itself up (on the other
     core): the caller's bookkeeping then costs no start-up time."""
-    namespaces = {n["type"] for n in spec["linux"]["namespaces"]}
-    if userns.rootless():
-        userns.enter_user_namespace()
-    if "pid" in namespaces:
+    kinds = {n["type"] for n in spec["linux"]["namespaces"]}
+    if namespaces.rootless():
+        namespaces.enter_user_namespace()
+    if "pid" in kinds:
         linux.unshare(linux.CLONE_NEWPID)  # applies to our children only
 
     def pid_1(report_fd: int, program_fd: int) -> None:
-        _setup(spec, plan, stdio, namespaces, confinement)
+        _setup(spec, plan, stdio, kinds, confinement)
         if init:
             run_init(spec["process"], report_fd, program_fd, confinement.seccomp)
         exec_command(spec["process"], report_fd, program_fd, confinement.seccomp)
@@ -68,17 +78,18 @@ def start(spec: dict, plan, stdio: Stdio, confinement: Confinement, init: bool =
                           explain=explain)
 
 
-def _setup(spec: dict, plan, stdio: Stdio, namespaces: set[str], confinement: Confinement) -> None:
+def _setup(spec: dict, plan, stdio: Stdio, kinds: set[str], confinement: Confinement) -> None:
+    """kinds: the namespaces the spec asks for."""
     os.setsid()
     enter_groups(confinement)
     flags = 0
-    for name in namespaces:
-        flags |= _NAMESPACE_FLAGS.get(name, 0)
+    for kind in kinds:
+        flags |= _NAMESPACE_FLAGS.get(kind, 0)
     linux.unshare(flags)
-    if "uts" in namespaces and spec.get("hostname"):
+    if "uts" in kinds and spec.get("hostname"):
         linux.sethostname(spec["hostname"])
-    if "network" in namespaces:
-        network.bring_up("lo")
+    if "network" in kinds:
+        namespaces.bring_up("lo")
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     mount_rootfs(plan)
     mounts.setup_filesystem(spec, plan.target)
@@ -133,3 +144,63 @@ def _open_namespaces(pid: int, rootless: bool) -> dict[str, int]:
             os.close(fd)
         raise StartError("the container exited") from None
     return fds
+
+
+def exec_command(process: dict, report_fd: int, program_fd: int, seccomp_program) -> None:
+    """As the container's user: enter the working directory, find the
+    command, then through the trampoline with the seccomp filter on
+    (seccomp_program None: unconfined)."""
+    env = dict(item.partition("=")[::2] for item in process.get("env") or [])
+    cwd = process.get("cwd") or "/"
+    try:
+        os.makedirs(cwd, exist_ok=True)  # as docker does, before dropping root
+    except OSError as err:
+        raise StartError(f"cannot create working directory {cwd!r}: {err.strerror}") from None
+    privileges.drop_privileges(process)
+    try:
+        os.chdir(cwd)
+    except OSError as err:
+        raise StartError(f"cannot enter working directory {cwd!r}: {err.strerror}") from None
+    args = process["args"]
+    try:
+        path = trampoline.find_executable(args[0], env)
+    except FileNotFoundError:
+        raise StartError(f"exec {args[0]!r}: executable file not found in $PATH",
+                         EXIT_NOT_FOUND) from None
+    except PermissionError:
+        raise StartError(f"exec {args[0]!r}: permission denied", EXIT_NOT_EXECUTABLE) from None
+    signals.reset_to_defaults()
+    try:  # from here on the report pipe is fd 3 and nothing else is open
+        trampoline.exec_through(program_fd, report_fd, path, args, env,
+                                lambda: _load_seccomp(seccomp_program))
+    except BaseException as err:  # noqa: BLE001
+        write_report(trampoline.REPORT_FD, EXIT_SETUP_FAILED, err)
+        os._exit(EXIT_SETUP_FAILED)
+
+
+def _load_seccomp(program) -> None:
+    if program is not None:
+        privileges.load_seccomp(program)
+
+
+def run_init(process: dict, report_fd: int, program_fd: int, seccomp_program) -> None:
+    """PID 1 as a reaper: fork the command, forward signals, reap orphans,
+    exit with the command's status. Once the command is forked the reaper
+    takes the command's privileges and keeps only the container's stdio."""
+    pid = os.fork()
+    if pid == 0:
+        exec_command(process, report_fd, program_fd, seccomp_program)
+    os.closerange(3, 1 << 20)  # the report pipe, a shim's pipes, the trampoline
+    privileges.drop_privileges(process)
+    linux.prctl(linux.PR_SET_DUMPABLE, 0)  # a uid change may have reset it
+    for signum in signals.FORWARDED:
+        _signal.signal(signum, lambda received, _frame: signals.forward(pid, received))
+    _load_seccomp(seccomp_program)
+    while True:
+        try:
+            reaped, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        if reaped == pid:
+            sys.stdout.flush()
+            os._exit(signals.exit_code(status))

@@ -1,15 +1,16 @@
 """The OCI runtime spec (`config.json`) as a pure function of the image's run
-configuration and the user's options. runc reads the result; so does pyreg's
-own process launcher, so both runtimes start exactly the same container.
+configuration and the user's options (RunOptions, parsed at the command
+line). runc reads the result; so does pyreg's own process launcher, so both
+runtimes start exactly the same container.
 """
 from __future__ import annotations
 
 import posixpath
 
-from .capabilities import resolve_capabilities
-from .options import RunOptions, SpecError
-from .seccomp import oci_section
-from .seccomp_default import profile as default_profile
+from ..errors import RuntimeFailure
+from ..kernel.linux import CAPABILITY_NUMBERS
+from ..record import REQUIRED, Record
+from .seccomp import default_profile, oci_section
 from .users import User
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -23,6 +24,59 @@ MASKED_PATHS = ("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats"
 READONLY_PATHS = ("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                   "/proc/sysrq-trigger")
 CPU_PERIOD = 100_000
+# podman's default set: docker's without CAP_MKNOD, CAP_NET_RAW and CAP_AUDIT_WRITE
+DEFAULT_CAPABILITIES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_SETFCAP")
+# The kernel's own trees: a volume there would replace them and every masked path
+FORBIDDEN_DESTINATIONS = ("/proc", "/sys", "/dev")
+
+
+class SpecError(RuntimeFailure):
+    pass
+
+
+class Volume(Record):
+    FIELDS = {"host": REQUIRED, "container": REQUIRED, "read_only": False}
+
+    @classmethod
+    def parse(cls, text: str) -> "Volume":
+        """`HOST:CTR[:ro|rw]`; both paths absolute."""
+        parts = text.split(":")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
+            raise SpecError(f"invalid volume {text!r}: want HOST:CONTAINER[:ro]")
+        host, container = parts[0], parts[1]
+        if not host.startswith("/") or not container.startswith("/"):
+            raise SpecError(f"invalid volume {text!r}: both paths must be absolute")
+        container = posixpath.normpath(container)
+        if container == "/":
+            raise SpecError(f"invalid volume {text!r}: cannot mount over /")
+        if container in FORBIDDEN_DESTINATIONS or container.startswith("/proc/"):
+            raise SpecError(f"invalid volume {text!r}: cannot mount over {container}, the "
+                            "kernel's own filesystem there")
+        return cls(host, container, len(parts) == 3 and parts[2] == "ro")
+
+
+class RunOptions(Record):
+    FIELDS = {
+        "command": (),
+        "entrypoint": None,  # None: the image's; (): cleared
+        "env": (),
+        "workdir": None,
+        "user": None,
+        "hostname": "",
+        "volumes": (),
+        "read_only": False,
+        "network": "none",  # "none" (loopback only) or "host"
+        "memory": None,
+        "cpus": None,
+        "pids_limit": None,
+        "tty": False,
+        "etc_files": dict,  # container path -> host file
+        "cap_add": (),  # names as given: NET_ADMIN, cap_net_admin, ALL
+        "cap_drop": (),
+        "seccomp": "default",  # "default", "unconfined", or a profile in docker's format
+    }
 
 
 def process_args(image_config: dict, options: RunOptions) -> list[str]:
@@ -88,6 +142,27 @@ def build_spec(image_config: dict, options: RunOptions, user: User) -> dict:
         "mounts": default_mounts() + extra_mounts(options),
         "linux": linux,
     }
+
+
+def _capability_name(text: str) -> str:
+    name = text.strip().upper()
+    name = name if name.startswith("CAP_") or name == "ALL" else f"CAP_{name}"
+    if name != "ALL" and name not in CAPABILITY_NUMBERS:
+        raise SpecError(f"unknown capability {text!r}")
+    return name
+
+
+def resolve_capabilities(add: tuple[str, ...], drop: tuple[str, ...]) -> list[str]:
+    """The default set with --cap-add / --cap-drop applied, as docker does:
+    ALL in drop starts from nothing, ALL in add grants every capability
+    but those dropped by name. Sorted by number, as the kernel lists them."""
+    added, dropped = {_capability_name(n) for n in add}, {_capability_name(n) for n in drop}
+    if "ALL" in added:
+        caps = set(CAPABILITY_NUMBERS) - dropped
+    else:
+        caps = set() if "ALL" in dropped else set(DEFAULT_CAPABILITIES) - dropped
+        caps |= added
+    return sorted(caps, key=CAPABILITY_NUMBERS.__getitem__)
 
 
 def seccomp_section(profile, capabilities: list[str]) -> dict:

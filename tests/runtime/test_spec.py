@@ -2,9 +2,7 @@
 against the image's own passwd/group files."""
 import pytest
 
-from runtime.runspec.build import build_spec
-from runtime.runspec.capabilities import DEFAULT_CAPABILITIES
-from runtime.runspec.options import RunOptions, SpecError, Volume
+from runtime.runspec.build import DEFAULT_CAPABILITIES, RunOptions, SpecError, Volume, build_spec
 from runtime.runspec.users import User, UserError, resolve_user
 from tests.support.busybox_image import GROUP, PASSWD
 
