@@ -208,11 +208,8 @@ def test_run_by_image_id_and_detached_rm(store_root):
     assert out(pyreg(store_root, "run", "--rm", digest.encoded[:12], "cat", "/id")) == "yes"
     result = pyreg(store_root, "run", "-d", "--rm", "byid:1", "true")
     container_dir = store_root / "containers" / result.stdout.decode().strip()
-    import time
-    deadline = time.monotonic() + 5
-    while container_dir.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not container_dir.exists(), "a detached --rm container must remove itself"
+    from tests.runtime.conftest import eventually
+    assert eventually(lambda: not container_dir.exists()), "a detached --rm container must remove itself"
 
 
 def test_missing_image_is_pulled_from_a_registry(store_root, tmp_path, distribution):
