@@ -1,7 +1,7 @@
-"""Containers on disk: `<root>/containers/<id>/state.json` (paths.py), with an explicit
-lifecycle (created -> running -> stopped) and a liveness check that never
-reports a dead process as running: a recorded pid counts only while
-/proc/<pid>/stat shows the same start time.
+"""Containers on disk: `<root>/containers/<id>/state.json` (paths.py), with
+an explicit lifecycle (created -> running -> stopped) and a liveness check
+that never reports a dead process as running: a recorded pid counts only
+while /proc/<pid>/stat shows the same start time.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 from .. import fastjson, paths
 from ..errors import RuntimeFailure
 from ..fs.beneath import remove_tree
+from ..kernel.linux import process_start_time
 from ..record import REQUIRED, Record
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"  # compiled only when a name is given
@@ -50,19 +51,6 @@ Status.STOPPED = Status._define("stopped")
 
 _ALLOWED = {Status.CREATED: {Status.RUNNING, Status.STOPPED},
             Status.RUNNING: {Status.STOPPED}, Status.STOPPED: set()}
-
-
-def process_start_time(pid: int) -> int | None:
-    """The kernel's start time of pid (clock ticks since boot), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return None
-    fields = data[data.rfind(b")") + 2:].split()
-    if fields[0] == b"Z":
-        return None  # a zombie has finished running
-    return int(fields[19])
 
 
 class Container(Record):

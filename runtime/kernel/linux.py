@@ -234,3 +234,18 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
             data += ((value >> shift) & 0xFFFFFFFF).to_bytes(4, sys.byteorder)
     result = _syscall(_Long(syscall_number("capset")), buffer(header), buffer(data))
     _check(result, "capset")
+
+
+def process_start_time(pid: int) -> int | None:
+    """The kernel's start time of pid (clock ticks since boot, from
+    /proc/<pid>/stat), or None if it is gone or a zombie: with the pid, it
+    names one process, never a later one that reuses the number."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    fields = data[data.rfind(b")") + 2:].split()
+    if fields[0] == b"Z":
+        return None  # a zombie has finished running
+    return int(fields[19])
