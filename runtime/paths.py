@@ -27,7 +27,9 @@ the shared device groups at /sys/fs/cgroup/devices/pyreg/devices-<hash>
 (inside/devices.py), and runc's or crun's state at /run/<runtime>/<id[:32]>.
 
 Callers pass a checked container id (container/state.py checks it) and a
-parsed diff_id; nothing here reads or writes.
+parsed diff_id; nothing here reads or writes. Names that people give
+(containers, and what else becomes a directory by name) follow
+NAME_PATTERN, docker's rule.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ IMAGE_CACHE = "image-cache.json"
 STATE = "state.json"
 SPEC = "config.json"
 LOG = "container.log"
+NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"  # a pattern: compiled only when a name is given
 
 
 def images(root: str) -> str:

@@ -14,9 +14,6 @@ from ..fs.beneath import remove_tree
 from ..kernel.linux import process_start_time
 from ..record import REQUIRED, Record
 
-NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"  # compiled only when a name is given
-
-
 class ContainerError(RuntimeFailure):
     pass
 
@@ -123,7 +120,7 @@ class ContainerStore:
             self._make_directory(container_id)
             return Container(container_id, f"pyreg_{container_id[:8]}", image, command, **fields)
         import re
-        if not re.fullmatch(NAME_PATTERN, name):
+        if not re.fullmatch(paths.NAME_PATTERN, name):
             raise ContainerError(f"invalid container name {name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
         import fcntl
         os.makedirs(self.dir, exist_ok=True)
