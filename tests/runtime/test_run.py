@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from tests.runtime.conftest import pyreg
+from tests.runtime.conftest import need_root, pyreg
 from tests.support.busybox_image import LayerBuilder, build_busybox_image
 
 
@@ -158,12 +158,33 @@ def test_copy_fallback_gives_the_same_view(store_root):
 
 
 def test_errors_are_one_line(run, store_root):
-    for args, code in (((), 125), (("nonexistent-binary",), 127), (("/etc/passwd",), 126)):
+    for args, code, line in (
+            ((), 125, "pyreg: image 'no-such-image' not found locally"),
+            (("nonexistent-binary",), 127,
+             "pyreg: exec 'nonexistent-binary': executable file not found in $PATH"),
+            (("/etc/passwd",), 126, "pyreg: exec '/etc/passwd': permission denied")):
         result = run(*args) if args else pyreg(store_root, "run", "--rm", "--pull", "never",
                                                "no-such-image")
         assert result.returncode == code, result.stderr
-        assert len(result.stderr.decode().strip().splitlines()) == 1
-        assert b"Traceback" not in result.stderr
+        assert result.stderr.decode().splitlines() == [line]
+
+
+def test_debug_brings_the_containers_own_traceback(store_root):
+    """--debug, or PYREG_DEBUG read by the command line, reaches the
+    container's PID 1: its failure report carries where it failed."""
+    need_root()
+    for global_options, env in ((("--debug",), {}), ((), {"PYREG_DEBUG": "1"})):
+        result = pyreg(store_root, *global_options, "run", "--rm", "busybox", "/etc/passwd", env=env)
+        assert result.returncode == 126
+        lines = result.stderr.decode().splitlines()
+        assert lines[0] == "pyreg: exec '/etc/passwd': permission denied"
+        assert lines[1] == "Traceback (most recent call last):", lines
+
+
+def test_an_unknown_rootfs_mode_is_refused(store_root):
+    result = pyreg(store_root, "run", "--rm", "busybox", "true", env={"PYREG_ROOTFS": "cpy"})
+    assert result.returncode == 125
+    assert result.stderr.decode().splitlines() == ["pyreg: PYREG_ROOTFS='cpy': pyreg knows only PYREG_ROOTFS=copy"]
 
 
 def test_stdin_with_interactive(run):
