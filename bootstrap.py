@@ -21,7 +21,10 @@ VENV = HERE / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 TEST_DEBIAN_PACKAGES = ["skopeo", "docker-registry", "podman", "runc", "crun", "umoci",
                         "busybox-static", "zstd", "uidmap", "iproute2", "docker.io", "containerd",
-                        "apache2-utils", "nftables", "passt", "slirp4netns"]
+                        "apache2-utils", "nftables", "passt", "slirp4netns",
+                        # the runtime's per-architecture parts: the kernel's syscall tables,
+                        # and an emulator to run the aarch64 exec trampoline on x86_64
+                        "linux-libc-dev", "qemu-user-static"]
 
 
 def run(cmd: list[str], **kwargs) -> None:

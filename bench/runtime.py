@@ -9,14 +9,17 @@
    `tar -xzf` and `umoci raw unpack` on the same layers.
 
     sudo python3 -m bench.runtime [--runs N] [--unpack-mb MB] [--workdir DIR]
-                                  [--plain-venv DIR]
+                                  [--plain-venv DIR] [--baseline CHECKOUT]
 
 pyreg runs as users run it, from two installs side by side in the same
 run: the checkout's `.venv/bin/pyreg` (made by `python3 bootstrap.py`), and
 a plain `pip install .` into a fresh venv (`--plain-venv DIR` reuses one;
 made in the work directory otherwise, which needs PyPI). The output names
-each interpreter. Prints medians, the ratio pyreg/peer (below 1 means
-pyreg is faster) and the CPU time (user + system) per start.
+each interpreter. `--baseline CHECKOUT` adds the `pyreg` of another
+checkout (its `.venv/bin/pyreg`, as bootstrap.py made it) to the same
+rounds, as a peer: before and after a change, measured alike. Prints
+medians, the ratio pyreg/peer (below 1 means pyreg is faster) and the CPU
+time (user + system) per start.
 """
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ from tests.support.busybox_image import BUSYBOX_REF, build_busybox_image, write_
 PODMAN_FLAGS = ["--rm", "--network", "none", "--runtime", "runc",
                 "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]
 MiB = 1 << 20
+BASELINE = "baseline checkout, bootstrap"  # a peer: the rows starting "pyreg" are compared to it
 
 
 CPU_TIMES: dict[str, list[float]] = {}  # label -> CPU seconds per run (user + system)
@@ -100,13 +104,15 @@ def _version(interpreter: str) -> str:
     return " ".join(out.stdout.split()) or "unknown"
 
 
-def startup(workdir: Path, runs: int, plain_venv: Path) -> list[tuple[str, float]]:
-    """pyreg (both installs) and runc runs alternate, so a busy machine
-    slows all alike."""
+def startup(workdir: Path, runs: int, plain_venv: Path, baseline: Path | None) -> list[tuple[str, float]]:
+    """pyreg (both installs, and the baseline's) and runc runs alternate, so
+    a busy machine slows all alike."""
     root = workdir / "pyreg-root"
     build_busybox_image(root)
     installs = {"bootstrap": pyreg_command(REPO / ".venv" / "bin" / "pyreg"),
                 "pip install .": pyreg_command(plain_install(plain_venv))}
+    if baseline is not None:
+        installs[BASELINE] = pyreg_command(baseline / ".venv" / "bin" / "pyreg")
     for label, (_, _, description) in installs.items():
         print(f"pyreg measured ({label}): {description}")
     print("load average (1, 5, 15 min) before: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
@@ -128,8 +134,8 @@ def startup(workdir: Path, runs: int, plain_venv: Path) -> list[tuple[str, float
             theirs += timed([runc, "run", "--bundle", str(bundle), f"bench-{os.getpid()}-{index}"], 1,
                             label="runc")
         bare += timed([installs["bootstrap"][1], "-c", "pass"], 1, env, label="python -c pass")
-    results = [(f"pyreg run --rm busybox true ({label})", statistics.median(times[2:]))
-               for label, times in ours.items()]
+    results = [(f"{'baseline: ' if label == BASELINE else ''}pyreg run --rm busybox true ({label})",
+                statistics.median(times[2:])) for label, times in ours.items()]
     if have_runc:
         results.append(("runc run (same image bundle)", statistics.median(theirs[2:])))
     # not a peer: the floor under pyreg, the interpreter starting and stopping
@@ -225,19 +231,20 @@ def write_manifest(layout, descriptors: list[Descriptor], diff_ids: list[str]) -
 
 
 def unpack(workdir: Path, total_mb: int) -> list[tuple[str, float]]:
-    from runtime.image import resolve_image
-    from runtime.snapshots import ensure_snapshots, snapshots_dir
+    from runtime.image.resolve import resolve_image
+    from runtime import paths
+    from runtime.image.snapshots import ensure_snapshots
     root = workdir / "big-root"
     print(f"writing a {total_mb} MB random-data image...", file=sys.stderr)
-    paths = build_big_image(root, total_mb)
+    layer_paths = build_big_image(root, total_mb)
     results = []
     began = time.perf_counter()
     ensure_snapshots(root, resolve_image(root, "big"))
     results.append((f"pyreg unpack {total_mb} MB (5 gzip layers, verified)", time.perf_counter() - began))
-    shutil.rmtree(snapshots_dir(root))
+    shutil.rmtree(paths.snapshots(str(root)))
     target = workdir / "tar-out"
     began = time.perf_counter()
-    for path in paths:
+    for path in layer_paths:
         target.mkdir(exist_ok=True)
         subprocess.run(["tar", "-xzf", str(path), "-C", str(target)], check=True)
     results.append(("GNU tar -xzf, same layers", time.perf_counter() - began))
@@ -272,6 +279,8 @@ def main() -> int:
     parser.add_argument("--workdir", help="scratch directory (default: a new temp dir, removed)")
     parser.add_argument("--plain-venv", help="a venv with a plain `pip install .` of pyreg "
                         "(default: made in the work directory)")
+    parser.add_argument("--baseline", metavar="CHECKOUT", help="another checkout of pyreg whose "
+                        ".venv/bin/pyreg runs in the same rounds (before/after a change)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("the runtime benchmark needs root (namespaces, mounts)")
@@ -279,7 +288,8 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         plain = Path(args.plain_venv) if args.plain_venv else workdir / "plain-venv"
-        report(f"start-up, median of {args.runs}", startup(workdir, args.runs, plain))
+        baseline = Path(args.baseline).resolve() if args.baseline else None
+        report(f"start-up, median of {args.runs}", startup(workdir, args.runs, plain, baseline))
         if args.unpack_mb > 0:
             report("unpack", unpack(workdir, args.unpack_mb))
     finally:

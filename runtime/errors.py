@@ -1,22 +1,35 @@
-"""The runtime's expected failures, gathered so the command line can turn
-each into one readable line (anything else is a bug and shows as one)."""
+"""The base of every failure the runtime expects: a message that is the
+line to show, and the exit code `pyreg run` ends with (docker's: 125 when
+the container could not be made or started, 126 when its command cannot be
+executed, 127 when it is not found). Each wing derives its own kinds from
+it; the command line renders this base and nothing below it formats for
+people. Anything else that escapes is a bug.
+"""
 from __future__ import annotations
 
-from ocispec.errors import OciError
+EXIT_SETUP_FAILED = 125
+EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_FOUND = 127
 
-from .bundle import BundleError
-from .cgroups import CgroupError
-from .container import ContainerError
-from .devices import DeviceError
-from .image import ImageInvalid, ImageNotFound
-from .layerstream import LayerFormatError
-from .mounts import MountError
-from .process import StartError
-from .seccomp import SeccompError
-from .spec import SpecError
-from .tarsafe import UnsafeEntry
-from .users import UserError
 
-EXPECTED = (OciError, BundleError, CgroupError, ContainerError, DeviceError, ImageInvalid,
-            ImageNotFound, LayerFormatError, MountError, SeccompError, StartError, SpecError,
-            UnsafeEntry, UserError, OSError)
+class RuntimeFailure(Exception):
+    exit_code = EXIT_SETUP_FAILED
+
+    def __init__(self, message: str, exit_code: int | None = None):
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+def exit_code_of(err: BaseException) -> int:
+    """The exit code a failure ends a start with: its own, or 125."""
+    return err.exit_code if isinstance(err, RuntimeFailure) else EXIT_SETUP_FAILED
+
+
+def describe(err: BaseException) -> str:
+    """One line for an error, without Python's `[Errno N]` prefix. A child
+    sends it over its report pipe, where no exception can travel."""
+    if isinstance(err, OSError) and err.strerror:
+        where = f": {err.filename}" if err.filename and str(err.filename) not in err.strerror else ""
+        return f"{err.strerror}{where}"
+    return str(err) or type(err).__name__

@@ -30,7 +30,7 @@ def test_requested_verb_skips_global_options(argv, verb):
 
 def test_run_path_does_not_load_the_server_or_http_stack():
     code = ("import sys; from pyreg_cli.main import build_parser; build_parser('run');"
-            "import runtime.run;"
+            "import runtime.container.run;"
             "print(sorted(m for m in ('aiohttp', 'boto3', 'registry', 'yaml') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

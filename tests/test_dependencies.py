@@ -25,7 +25,7 @@ FORBIDDEN = {
 # Modules the runtime's start path loads: they must stay light.
 LIGHT_MODULES = ["puller/store.py", "puller/errors.py"]
 # Packages whose files import each other only downward: no circles.
-ACYCLIC_PACKAGES = ["puller"]
+ACYCLIC_PACKAGES = ["puller", "runtime"]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -77,43 +77,118 @@ def test_runtime_path_modules_are_light(relative):
     assert not heavy, heavy
 
 
-def package_imports(path: Path, package: str) -> set[str]:
-    """The modules of `package` that a file imports (at any depth, lazily or
-    not: a lazy import still ties the two files together), as dotted names."""
-    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-    if path.name == "__init__.py":
-        module = module.rsplit(".", 1)[0] + ".__init__"
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+# The runtime's wings (runtime/__init__.py draws them): a file imports its
+# own wing, the wings on lower floors and the shared leaves, nothing higher
+# and nothing beside it on its own floor.
+WING_FLOORS = {"kernel": 1, "fs": 2, "runspec": 2, "image": 3, "inside": 3, "netplumb": 3,
+               "container": 4}
+
+
+def module_name(path: Path) -> str:
+    name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    return name.removesuffix(".__init__")
+
+
+def project_modules() -> set[str]:
+    return {module_name(p) for package in PROJECT_PACKAGES for p in source_files(package)}
+
+
+def resolved_imports(path: Path, known: set[str], nodes=None) -> set[str]:
+    """The project modules a file (or only the import nodes given) imports,
+    relative imports resolved, `from package import module` as the module."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found = set()
+    for node in nodes if nodes is not None else ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = module.rsplit(".", node.level)[0] + "." if node.level else ""
-            target = base + (node.module or "")
-            names.add(target.rstrip("."))
-            names.update(f"{target}.{alias.name}" for alias in node.names)
-    known = {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in source_files(package)}
-    return {name for name in names if name in known and not name.endswith("__init__")}
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            target = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+    return {name for name in found if name in known}
+
+
+def wing_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "runtime" else None
+
+
+def test_runtime_wings_import_only_downward():
+    known, wrong = project_modules(), []
+    assert {wing_of(m) for m in known if wing_of(m)} == set(WING_FLOORS), "a wing without a floor"
+    for path in source_files("runtime"):
+        wing = wing_of(module_name(path))
+        for imported in resolved_imports(path, known):
+            other = wing_of(imported)
+            if wing and other and other != wing and WING_FLOORS[other] >= WING_FLOORS[wing]:
+                wrong.append(f"{module_name(path)} imports {imported}")
+            if not wing and other:
+                wrong.append(f"the shared leaf {module_name(path)} imports {imported}")
+    assert not wrong, wrong
+
+
+def test_inside_the_container_imports_nothing_of_the_container_side():
+    known = project_modules()
+    wrong = [f"{module_name(p)} imports {m}" for p in source_files("runtime/inside")
+             for m in resolved_imports(p, known) if m.startswith("runtime.container")]
+    assert not wrong, wrong
+
+
+def imports_inside_functions(path: Path) -> list[ast.AST]:
+    nodes = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            nodes += [n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return nodes
+
+
+def test_nothing_the_container_runs_after_pivot_root_imports_lazily():
+    """After pivot_root the host's modules are out of reach: inside/, and
+    every project module it imports, import everything when they load."""
+    known = project_modules()
+    by_name = {module_name(p): p for package in PROJECT_PACKAGES for p in source_files(package)}
+    seen, pending = set(), [module_name(p) for p in source_files("runtime/inside")]
+    while pending:
+        module = pending.pop()
+        if module not in seen:
+            seen.add(module)
+            pending += resolved_imports(by_name[module], known)
+    lazy = [f"{m}:{n.lineno}" for m in sorted(seen) for n in imports_inside_functions(by_name[m])]
+    assert "runtime.kernel.linux" in seen and "runtime.fs.rootfs" in seen
+    assert not lazy, lazy
 
 
 @pytest.mark.parametrize("package", ACYCLIC_PACKAGES)
 def test_imports_inside_a_package_have_no_circles(package):
-    graph = {".".join(p.relative_to(ROOT).with_suffix("").parts): package_imports(p, package)
-             for p in source_files(package)}
-    done, path = set(), []
+    """Lazy imports count: a lazy import still ties the two files together."""
+    known = project_modules()
+    graph = {module_name(p): resolved_imports(p, known) for p in source_files(package)}
+    graph = {m: {i for i in imports if i in graph and i != m} for m, imports in graph.items()}
+    state: dict[str, str] = {}
 
-    def visit(module: str) -> list[str] | None:
-        if module in path:
-            return path[path.index(module):] + [module]
-        if module in done:
+    def circle_from(module: str, trail: list[str]) -> list[str] | None:
+        if state.get(module) == "open":
+            return trail[trail.index(module):] + [module]
+        if state.get(module) == "done":
             return None
-        path.append(module)
+        state[module] = "open"
         for imported in sorted(graph.get(module, ())):
-            if circle := visit(imported):
-                return circle
-        path.pop()
-        done.add(module)
+            found = circle_from(imported, trail + [module])
+            if found:
+                return found
+        state[module] = "done"
         return None
-
-    circles = [c for c in map(visit, sorted(graph)) if c]
+    circles = [c for c in (circle_from(m, []) for m in sorted(graph)) if c]
     assert not circles, " -> ".join(circles[0])
+
+
+def test_no_module_imports_another_modules_private_names():
+    known, wrong = project_modules(), []
+    for package in PROJECT_PACKAGES:
+        for path in source_files(package):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.ImportFrom) and resolved_imports(path, known, [node]):
+                    wrong += [f"{module_name(path)}: {alias.name}" for alias in node.names
+                              if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert not wrong, wrong

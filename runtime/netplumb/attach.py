@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import os
 
-from ..container import process_start_time
+from ..kernel.linux import process_start_time
 from ..record import REQUIRED, Record
 from . import hostsfile, ipam, layout, links, netns, nftables, ports
 from .errors import NetworkError

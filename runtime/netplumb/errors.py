@@ -4,8 +4,8 @@ missing tool) is one of these with one line of text; the command line prints
 it and exits 125, as docker does for a container that could not be made."""
 from __future__ import annotations
 
-EXIT_SETUP_FAILED = 125
+from ..errors import RuntimeFailure
 
 
-class NetworkError(Exception):
-    exit_code = EXIT_SETUP_FAILED
+class NetworkError(RuntimeFailure):
+    pass

@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 
-from .. import linux
+from ..errors import describe
+from ..kernel import linux
 from .errors import NetworkError
 
 _OWN = "/proc/thread-self/ns/net"
@@ -52,7 +53,7 @@ def create(path: str) -> None:
             linux.setns(home, linux.CLONE_NEWNET)
     except OSError as err:
         os.unlink(path)
-        raise NetworkError(f"cannot create a network namespace: {linux.describe(err)}") from None
+        raise NetworkError(f"cannot create a network namespace: {describe(err)}") from None
     finally:
         os.close(home)
 

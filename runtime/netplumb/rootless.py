@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 
-from .. import linux
+from ..kernel import linux
 from ..record import REQUIRED, Record
 from .errors import NetworkError
 from .records import PortBinding

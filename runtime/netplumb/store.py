@@ -11,7 +11,7 @@ import os
 import re
 import time
 
-from ..container import NAME_PATTERN
+from ..paths import NAME_PATTERN
 from . import layout
 from .errors import NetworkError
 from .ipam import leases

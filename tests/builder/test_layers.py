@@ -20,8 +20,8 @@ from builder.layer import write_upper
 from builder.sources import CopyRequest, Owner, select
 from builder.tarstream import COMPRESSOR, EMPTY_TAR_DIFF_ID, LayerStream
 from ocispec.layout import OciLayout
-from runtime.rootfs import flatten
-from runtime.unpack import LayerExtractor
+from runtime.fs.rootfs import flatten
+from runtime.image.unpack import LayerExtractor
 from tests.builder.contexts import make_tree
 from tests.builder.trees import describe
 

@@ -44,6 +44,14 @@ def eventually(condition, timeout: float = 5) -> bool:
     return True
 
 
+def loaded_modules(*args: str) -> set[str]:
+    """The modules `python -X importtime ARGS` loads."""
+    result = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines()
+            if line.startswith("import time:")}
+
+
 def pyreg(root: Path, *args: str, input: bytes | None = None, timeout: float = 30,
           env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the pyreg command line as a user would, in a child process."""

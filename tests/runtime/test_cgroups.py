@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from runtime.cgroups import Cgroups
+from runtime.inside.cgroups import Cgroups
 
 RESOURCES = {"memory": {"limit": 64 << 20, "swap": 64 << 20},
              "cpu": {"quota": 50_000, "period": 100_000}, "pids": {"limit": 30}}

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from runtime.container import ContainerError, ContainerStore, Status
-from runtime.tarsafe import remove_tree
+from runtime.container.state import ContainerError, ContainerStore, Status
+from runtime.fs.beneath import remove_tree
 
 
 def test_status_is_text_with_three_known_values():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.trampoline import elf_image
+from runtime.inside.trampoline import elf_image
 from tests.runtime.conftest import CLI, REPO, need_root, pyreg
 from tests.support.busybox_image import LayerBuilder, build_busybox_image
 

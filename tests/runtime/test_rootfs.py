@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from runtime.rootfs import MAX_MOUNT_DATA, flatten, overlay_options, plan_rootfs, read_image_file
-from runtime.whiteout import OPAQUE_XATTR
+from runtime.fs.rootfs import MAX_MOUNT_DATA, flatten, overlay_options, plan_rootfs, read_image_file
+from runtime.fs.whiteout import OPAQUE_XATTR
 
 
 def snapshot(base, name, files=(), links=(), whiteouts=(), opaque=()):
@@ -27,11 +27,11 @@ def snapshot(base, name, files=(), links=(), whiteouts=(), opaque=()):
     return str(path)
 
 
-def test_overlay_plan_uses_short_relative_paths(tmp_path, monkeypatch):
-    monkeypatch.delenv("PYREG_ROOTFS", raising=False)
+def test_overlay_plan_uses_short_relative_paths(tmp_path):
     lowers = [str(tmp_path / "snapshots" / f"{i:064x}") for i in range(3)]
     plan = plan_rootfs(str(tmp_path / "containers" / ("c" * 64)), lowers)
     assert plan.kind == "overlay"
+    assert plan_rootfs(str(tmp_path / "containers" / ("c" * 64)), lowers, copy=True).kind == "copy"
     base, data = overlay_options(plan)
     assert base == str(tmp_path / "snapshots")
     assert data.startswith(f"lowerdir={2:064x}:{1:064x}:{0:064x},upperdir=../containers/")
@@ -86,7 +86,7 @@ ETC_FILES = {"/etc/hosts": "127.0.0.1\tlocalhost\n", "/etc/hostname": "box\n", "
 
 
 def overlay_plan(tmp_path, lowers):
-    from runtime.rootfs import RootfsPlan
+    from runtime.fs.rootfs import RootfsPlan
     upper = tmp_path / "container" / "upper"
     upper.mkdir(parents=True)
     return RootfsPlan("overlay", str(tmp_path / "container" / "rootfs"), tuple(lowers), str(upper),
@@ -94,7 +94,7 @@ def overlay_plan(tmp_path, lowers):
 
 
 def test_etc_files_are_seeded_into_upper_with_the_image_dirs_attributes(tmp_path):
-    from runtime.rootfs import seed_upper
+    from runtime.fs.rootfs import seed_upper
     bottom = snapshot(tmp_path, "a", files=[("etc/passwd", "root:x:0:0::/:/bin/sh\n")])
     top = snapshot(tmp_path, "b", files=[("bin/x", "x")])
     os.chmod(os.path.join(bottom, "etc"), 0o750)
@@ -110,7 +110,7 @@ def test_etc_files_are_seeded_into_upper_with_the_image_dirs_attributes(tmp_path
 
 @pytest.mark.parametrize("kind", ["symlink", "whiteout", "missing"])
 def test_etc_that_is_not_a_directory_is_left_to_bind_mounts(tmp_path, kind):
-    from runtime.rootfs import seed_upper
+    from runtime.fs.rootfs import seed_upper
     bottom = snapshot(tmp_path, "a", files=[("etc/passwd", "x")])
     top = snapshot(tmp_path, "b", links=[("etc", "/etc")] if kind == "symlink" else (),
                    whiteouts=["etc"] if kind == "whiteout" else ())
@@ -121,15 +121,14 @@ def test_etc_that_is_not_a_directory_is_left_to_bind_mounts(tmp_path, kind):
 
 
 def test_copy_rootfs_is_never_seeded(tmp_path):
-    from runtime.rootfs import RootfsPlan, seed_upper
+    from runtime.fs.rootfs import RootfsPlan, seed_upper
     bottom = snapshot(tmp_path, "a", files=[("etc/passwd", "x")])
     plan = RootfsPlan("copy", str(tmp_path / "rootfs"), (bottom,))
     assert not seed_upper(plan, ETC_FILES)
 
 
-def test_throwaway_containers_get_a_volatile_overlay(tmp_path, monkeypatch):
-    from runtime.rootfs import RootfsPlan
-    monkeypatch.delenv("PYREG_ROOTFS", raising=False)
+def test_throwaway_containers_get_a_volatile_overlay(tmp_path):
+    from runtime.fs.rootfs import RootfsPlan
     lowers = [str(tmp_path / "snapshots" / f"{i:064x}") for i in range(2)]
     kept = plan_rootfs(str(tmp_path / "containers" / ("c" * 64)), lowers)
     throwaway = plan_rootfs(str(tmp_path / "containers" / ("d" * 64)), lowers, throwaway=True)

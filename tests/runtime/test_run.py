@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from tests.runtime.conftest import pyreg
+from tests.runtime.conftest import need_root, pyreg
 from tests.support.busybox_image import LayerBuilder, build_busybox_image
 
 
@@ -158,12 +158,33 @@ def test_copy_fallback_gives_the_same_view(store_root):
 
 
 def test_errors_are_one_line(run, store_root):
-    for args, code in (((), 125), (("nonexistent-binary",), 127), (("/etc/passwd",), 126)):
+    for args, code, line in (
+            ((), 125, "pyreg: image 'no-such-image' not found locally"),
+            (("nonexistent-binary",), 127,
+             "pyreg: exec 'nonexistent-binary': executable file not found in $PATH"),
+            (("/etc/passwd",), 126, "pyreg: exec '/etc/passwd': permission denied")):
         result = run(*args) if args else pyreg(store_root, "run", "--rm", "--pull", "never",
                                                "no-such-image")
         assert result.returncode == code, result.stderr
-        assert len(result.stderr.decode().strip().splitlines()) == 1
-        assert b"Traceback" not in result.stderr
+        assert result.stderr.decode().splitlines() == [line]
+
+
+def test_debug_brings_the_containers_own_traceback(store_root):
+    """--debug, or PYREG_DEBUG read by the command line, reaches the
+    container's PID 1: its failure report carries where it failed."""
+    need_root()
+    for global_options, env in ((("--debug",), {}), ((), {"PYREG_DEBUG": "1"})):
+        result = pyreg(store_root, *global_options, "run", "--rm", "busybox", "/etc/passwd", env=env)
+        assert result.returncode == 126
+        lines = result.stderr.decode().splitlines()
+        assert lines[0] == "pyreg: exec '/etc/passwd': permission denied"
+        assert lines[1] == "Traceback (most recent call last):", lines
+
+
+def test_an_unknown_rootfs_mode_is_refused(store_root):
+    result = pyreg(store_root, "run", "--rm", "busybox", "true", env={"PYREG_ROOTFS": "cpy"})
+    assert result.returncode == 125
+    assert result.stderr.decode().splitlines() == ["pyreg: PYREG_ROOTFS='cpy': pyreg knows only PYREG_ROOTFS=copy"]
 
 
 def test_stdin_with_interactive(run):
@@ -191,22 +212,12 @@ def test_bad_hostname_is_refused(store_root):
     assert result.returncode == 125 and b"invalid hostname" in result.stderr
 
 
-def _imports(*args: str) -> set[str]:
-    import subprocess
-    import sys
-    from tests.runtime.conftest import REPO
-    result = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines()
-            if line.startswith("import time:")}
-
-
 def test_run_path_imports_nothing_heavy(store_root, run):
-    from tests.runtime.conftest import CLI
-    baseline = _imports("-c", "pass")  # what the interpreter's site loads anyway
+    from tests.runtime.conftest import CLI, loaded_modules
+    baseline = loaded_modules("-c", "pass")  # what the interpreter's site loads anyway
     assert run("true").returncode == 0  # warm: snapshots unpacked, resolution cached
-    ours = _imports("-c", CLI, "--root", str(store_root), "run", "--rm", "busybox", "true") - baseline
-    assert "runtime.process" in ours
+    ours = loaded_modules("-c", CLI, "--root", str(store_root), "run", "--rm", "busybox", "true") - baseline
+    assert "runtime.inside.process" in ours
     heavy = {"aiohttp", "boto3", "botocore", "asyncio", "yaml", "puller", "registry", "tarfile",
              "ocispec.manifest", "dataclasses", "subprocess", "pathlib"}
     assert not {name for name in ours if name in heavy or name.split(".")[0] in heavy}
@@ -218,11 +229,8 @@ def test_run_by_image_id_and_detached_rm(store_root):
     assert out(pyreg(store_root, "run", "--rm", digest.encoded[:12], "cat", "/id")) == "yes"
     result = pyreg(store_root, "run", "-d", "--rm", "byid:1", "true")
     container_dir = store_root / "containers" / result.stdout.decode().strip()
-    import time
-    deadline = time.monotonic() + 5
-    while container_dir.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not container_dir.exists(), "a detached --rm container must remove itself"
+    from tests.runtime.conftest import eventually
+    assert eventually(lambda: not container_dir.exists()), "a detached --rm container must remove itself"
 
 
 def test_missing_image_is_pulled_from_a_registry(store_root, tmp_path, distribution):

@@ -2,8 +2,8 @@
 against the image's own passwd/group files."""
 import pytest
 
-from runtime.spec import DEFAULT_CAPABILITIES, RunOptions, SpecError, Volume, build_spec
-from runtime.users import User, UserError, resolve_user
+from runtime.runspec.build import DEFAULT_CAPABILITIES, RunOptions, SpecError, Volume, build_spec
+from runtime.runspec.users import User, UserError, resolve_user
 from tests.support.busybox_image import GROUP, PASSWD
 
 IMAGE = {"Entrypoint": ["/entry"], "Cmd": ["default", "args"], "Env": ["PATH=/bin", "A=1"],

@@ -26,7 +26,7 @@ def main() -> None:
 
 
 def cannot_fork() -> None:
-    from runtime import linux
+    from runtime.kernel import linux
     linux.unshare(linux.CLONE_NEWPID)
     pid = os.fork()
     if pid == 0:  # PID 1 of the new namespace: when it ends, so does the namespace

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime import linux
+from runtime.kernel import linux
 
 TOOLS = ("ip", "nft", "unshare", "nsenter", "busybox")
 UPLINK_ADDRESS, UPLINK_GATEWAY = "198.51.100.2", "198.51.100.1"  # inside the sandbox only

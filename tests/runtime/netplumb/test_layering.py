@@ -11,7 +11,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[3] / "runtime" / "netplumb"
 NETLINK_MODULES = {"links", "attach"}  # attach drives links
-ALLOWED_FROM_RUNTIME = {"record", "container", "linux"}
+ALLOWED_FROM_RUNTIME = {"record", "errors", "paths", "kernel", "kernel.linux"}
 
 
 def test_pyroute2_loads_only_with_netlink():

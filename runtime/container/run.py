@@ -1,0 +1,187 @@
+"""From an image name to a running container and back to its exit code:
+prepare (snapshots, rootfs, /etc files, config.json, what the runtime makes
+before a start) then supervise (start, wait, record the exit, clean up).
+The command line calls these; so does the detached shim, which is the same
+code in a forked process.
+"""
+from __future__ import annotations
+
+import os
+
+import _signal  # not signal: its IntEnums cost a millisecond at import
+
+from .. import fastjson, paths
+from ..errors import exit_code_of
+from ..fs.rootfs import plan_rootfs, prepare_rootfs, read_image_file, seed_upper
+from ..image.cache import find_image
+from ..inside import signals
+from ..inside.process import Stdio
+from ..record import REQUIRED, Record
+from ..runspec.build import RunOptions, build_spec
+from ..runspec.users import require_mapped, resolve_user
+from .runtimes import Runtime
+from .state import ContainerError, ContainerStore, Status
+
+
+class HostOptions(Record):
+    """How pyreg keeps a container, beside what the container is (RunOptions)."""
+    FIELDS = {
+        "name": None,  # None: a generated one
+        "auto_remove": False,  # --rm
+        "detached": False,  # -d
+        "log_max_size": None, "log_max_files": None,  # the kept output's; None: logfile's defaults
+        "copy_rootfs": False,  # PYREG_ROOTFS=copy: a flattened copy even where overlayfs works
+        "pull": None,  # called when the local store lacks the image; None: fail
+    }
+
+
+class Prepared(Record):
+    FIELDS = {"store": REQUIRED, "container": REQUIRED, "spec": REQUIRED, "plan": REQUIRED,
+              "runtime": REQUIRED, "confinement": None}
+
+    @property
+    def directory(self) -> str:
+        return self.store.path(self.container.id)
+
+
+def etc_contents(hostname: str, network: str) -> dict[str, str]:
+    """/etc/hosts, /etc/hostname and /etc/resolv.conf for the container."""
+    hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+             f"127.0.1.1\t{hostname}\n")
+    resolv = ""
+    if network == "host":
+        try:
+            with open("/etc/resolv.conf") as handle:
+                resolv = handle.read()
+        except OSError:
+            pass
+    return {"/etc/hosts": hosts, "/etc/hostname": hostname + "\n", "/etc/resolv.conf": resolv}
+
+
+def etc_files(directory: str, plan, hostname: str, network: str) -> dict[str, str]:
+    """Put the /etc files in place: into the overlay's upper layer when it
+    can take them (no mount to make, and none to tear down); else into the
+    container's directory, returning container path -> host file for the
+    spec to bind-mount."""
+    files = etc_contents(hostname, network)
+    if seed_upper(plan, files):
+        return {}
+    out = {}
+    for path, text in files.items():
+        host_path = os.path.join(directory, path.rsplit("/", 1)[1])
+        with open(host_path, "w") as handle:
+            handle.write(text)
+        out[path] = host_path
+    return out
+
+
+def prepare(root: str, image_name: str, options: RunOptions, runtime: Runtime,
+            host: HostOptions = HostOptions()) -> Prepared:
+    image = find_image(root, image_name, host.pull)
+    store = ContainerStore(root)
+    container = store.create(image.reference, [], host.name, auto_remove=host.auto_remove,
+                             detached=host.detached, runtime=runtime.name,
+                             log_max_size=host.log_max_size, log_max_files=host.log_max_files)
+    try:
+        plan = plan_rootfs(store.path(container.id), image.snapshots, throwaway=host.auto_remove,
+                           copy=host.copy_rootfs)
+        prepare_rootfs(plan)
+        spec = _write_spec(root, container.id, image, plan, options)
+        confinement = runtime.prepare(root, container, spec)
+        container.command, container.rootfs = spec["process"]["args"], plan.to_json()
+        if not host.auto_remove:
+            store.save(container)  # a --rm container shows up once it runs: one write less
+    except BaseException:
+        store.remove(container)
+        raise
+    return Prepared(store, container, spec, plan, runtime, confinement)
+
+
+def _write_spec(root: str, container_id: str, image, plan, options: RunOptions) -> dict:
+    hostname = options.hostname or container_id[:12]
+    user = resolve_user(options.user or image.config.get("User") or "",
+                        lambda path: read_image_file(image.snapshots, path))
+    require_mapped(user.uid, user.gid, user.additional_gids, rootless=os.geteuid() != 0)
+    options = options.replace(hostname=hostname, etc_files=etc_files(
+        paths.container(root, container_id), plan, hostname, options.network))
+    spec = build_spec(image.config, options, user)
+    with open(paths.container_file(root, container_id, paths.SPEC), "w") as handle:
+        handle.write(fastjson.dumps(spec))
+    return spec
+
+
+class SignalForwarder:
+    """Passes our signals on to the container. Installed before the start, so
+    a signal arriving while the container starts is held, then delivered."""
+
+    def __init__(self):
+        self.owner = os.getpid()
+        self.pid = 0
+        self.pending: list[int] = []
+        self.previous = {s: _signal.signal(s, self._handle) for s in signals.FORWARDED}
+
+    def _handle(self, signum: int, _frame) -> None:
+        if os.getpid() != self.owner:
+            return  # in the forked child before its exec: the parent forwards it
+        if self.pid:
+            signals.forward(self.pid, signum)
+        else:
+            self.pending.append(signum)
+
+    def started(self, pid: int) -> None:
+        self.pid = pid
+        for signum in self.pending:
+            signals.forward(pid, signum)
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            _signal.signal(signum, handler)
+
+
+def supervise(prepared: Prepared, stdio: Stdio, init: bool = False,
+              on_started=lambda container: None, wait=None) -> int:
+    """Start the container, wait for it (with `wait(pid)`, by default a plain
+    waitpid), record how it ended; return its exit code."""
+    container, runtime = prepared.container, prepared.runtime
+    forwarder = SignalForwarder()
+
+    def record_running(pid: int) -> None:
+        # Written before the exec is confirmed: `ps` trusts a pid only while
+        # /proc shows it alive, and a failed start is recorded by finish().
+        container.mark_running(pid)
+        prepared.store.save(container)
+    try:
+        pid = runtime.start(prepared, stdio, init, record_running)
+    except BaseException as err:
+        forwarder.restore()
+        runtime.clean_up(container)
+        finish(prepared, exit_code_of(err))
+        raise
+    forwarder.started(pid)
+    on_started(container)
+    try:
+        code = (wait or signals.wait_exit_code)(pid)
+    finally:
+        forwarder.restore()
+        runtime.clean_up(container)
+    finish(prepared, code)
+    return code
+
+
+def finish(prepared: Prepared, code: int) -> None:
+    """Record the exit; with --rm, delete everything."""
+    store, container = prepared.store, prepared.container
+    if container.auto_remove:  # whatever `stop` or `rm -f` recorded meanwhile goes too
+        if os.path.isdir(prepared.directory):
+            store.remove(container)
+        return
+    try:
+        container = store.load(container.id)  # `rm -f` may have removed it meanwhile
+    except ContainerError:
+        if not os.path.isdir(prepared.directory):
+            return
+        container = prepared.container  # never saved: it failed before running
+    if container.status != Status.STOPPED:
+        container.mark_stopped(code)
+    container.oom_killed = prepared.container.oom_killed
+    store.save(container)

@@ -1,0 +1,85 @@
+"""Every path the runtime keeps under the data root (`--root`,
+`$PYREG_HOME`; /var/lib/pyreg for root, ~/.local/share/pyreg otherwise):
+
+    <root>/
+    ├── images/                          the local store: an OCI image layout
+    │   ├── oci-layout, index.json       (puller.store reads and writes it)
+    │   └── blobs/sha256/<hex>           manifests, configs, layers
+    ├── snapshots/
+    │   ├── <diff_id hex>/               one layer, extracted and verified
+    │   ├── <algorithm>-<hex>/           the same, for a diff_id not in sha256
+    │   ├── .tmp-<hex12>-<random>/       a layer being extracted (renamed when whole)
+    │   └── image-cache.json             name typed -> reference, run config, snapshots
+    ├── containers/
+    │   ├── .lock                        held while a name is claimed
+    │   └── <id>/                        64 hex
+    │       ├── state.json               the Container record
+    │       ├── config.json              its OCI runtime spec (runc's bundle config)
+    │       ├── rootfs/                  overlay mountpoint, or the flattened copy
+    │       ├── upper/, work/            overlayfs' upper and work directories
+    │       ├── hosts, hostname, resolv.conf   when they cannot go into upper/
+    │       └── container.log[.N]        kept output, rotated
+    └── seccomp/
+        └── <sha256>.bpf                 compiled filters, by hash of arch + section
+
+Outside it: cgroups at /sys/fs/cgroup/.../pyreg/<id> (inside/cgroups.py),
+the shared device groups at /sys/fs/cgroup/devices/pyreg/devices-<hash>
+(inside/devices.py), and runc's or crun's state at /run/<runtime>/<id[:32]>.
+
+Callers pass a checked container id (container/state.py checks it) and a
+parsed diff_id; nothing here reads or writes. Names that people give
+(containers, and what else becomes a directory by name) follow
+NAME_PATTERN, docker's rule.
+"""
+from __future__ import annotations
+
+import os
+
+IMAGE_CACHE = "image-cache.json"
+STATE = "state.json"
+SPEC = "config.json"
+LOG = "container.log"
+NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"  # a pattern: compiled only when a name is given
+
+
+def images(root: str) -> str:
+    return os.path.join(root, "images")
+
+
+def image_index(root: str) -> str:
+    return os.path.join(root, "images", "index.json")
+
+
+def snapshots(root: str) -> str:
+    return os.path.join(root, "snapshots")
+
+
+def snapshot(root: str, diff_id) -> str:
+    """diff_id: an ocispec Digest."""
+    name = diff_id.encoded if diff_id.algorithm == "sha256" else f"{diff_id.algorithm}-{diff_id.encoded}"
+    return os.path.join(root, "snapshots", name)
+
+
+def image_cache(root: str) -> str:
+    return os.path.join(root, "snapshots", IMAGE_CACHE)
+
+
+def containers(root: str) -> str:
+    return os.path.join(root, "containers")
+
+
+def names_lock(root: str) -> str:
+    return os.path.join(root, "containers", ".lock")
+
+
+def container(root: str, container_id: str) -> str:
+    return os.path.join(root, "containers", container_id)
+
+
+def container_file(root: str, container_id: str, name: str) -> str:
+    """STATE, SPEC, LOG, or one of the files and directories drawn above."""
+    return os.path.join(root, "containers", container_id, name)
+
+
+def seccomp_program(root: str, key: str) -> str:
+    return os.path.join(root, "seccomp", f"{key}.bpf")
