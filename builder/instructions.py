@@ -102,26 +102,25 @@ class Volume(Instruction):
 
 
 @dataclass(frozen=True)
-class User(Instruction):
-    user: str = ""
+class OneString(Instruction):
+    """An instruction whose argument is one string: the user of USER, the
+    path of WORKDIR, the signal of STOPSIGNAL, the name of MAINTAINER."""
+    value: str = ""
+
+
+class User(OneString):
     keyword = "USER"
 
 
-@dataclass(frozen=True)
-class Workdir(Instruction):
-    path: str = ""
+class Workdir(OneString):
     keyword = "WORKDIR"
 
 
-@dataclass(frozen=True)
-class StopSignal(Instruction):
-    signal: str = ""
+class StopSignal(OneString):
     keyword = "STOPSIGNAL"
 
 
-@dataclass(frozen=True)
-class Maintainer(Instruction):
-    name: str = ""
+class Maintainer(OneString):
     keyword = "MAINTAINER"
 
 
