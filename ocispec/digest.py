@@ -94,15 +94,15 @@ class Verifier:
     def save(self) -> HashState:
         return HashState(self._hash.name, self.size, self._hash.copy())
 
-    def refuse_excess(self, coming: int) -> None:
-        """Raise now if `coming` more bytes would run past the expected size
-        (a Content-Length, a batch about to be stored)."""
-        if self.expected_size is not None and self.size + coming > self.expected_size:
+    def refuse_beyond(self, total: int) -> None:
+        """Raise now if a stream of `total` bytes would be longer than expected
+        (bytes announced by a Content-Length, a batch about to be stored)."""
+        if self.expected_size is not None and total > self.expected_size:
             raise OciError(ErrorCode.SIZE_INVALID,
                            f"content is longer than the {self.expected_size} bytes expected")
 
     def update(self, chunk) -> None:
-        self.refuse_excess(len(chunk))
+        self.refuse_beyond(self.size + len(chunk))
         self._hash.update(chunk)
         self.size += len(chunk)
 

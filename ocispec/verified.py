@@ -1,6 +1,6 @@
 """Verified copies: bytes go from a source to a sink through a Verifier, so
-that what the sink holds is always what was hashed, and never more than the
-expected size (the Verifier refuses the excess before it is stored).
+that when a copy ends what the sink holds is what was hashed, and never more
+than the expected size (the Verifier refuses the excess before it is stored).
 
 Two drivers of the one copy, for the two ways bytes arrive:
 
@@ -9,15 +9,19 @@ Two drivers of the one copy, for the two ways bytes arrive:
   hashlib and file writes release the GIL, so a copy running in its own
   thread keeps a core busy without the event loop.
 - `copy_verified_async`, in the event loop: for the registry, whose bytes
-  come from aiohttp and go to an async storage writer. It hashes in a thread
-  while the sink writes, in batches of BATCH bytes.
+  come from aiohttp and go to an async storage writer. It gathers the
+  socket reads into batches of BATCH bytes and hashes each batch in a
+  thread while the loop stores it and receives the next.
 
-Measured on this 2-core machine (sha256 about 1.4 GB/s over 1 MiB buffers),
-a 256 MiB monolithic PUT to `pyreg serve` (bench/registry.py's row) arrives
-in socket reads of 64-256 KiB: hashing each read inline in the loop gave
-the lowest figures, batches of 1 MiB about the same as 4 MiB, and 16 MiB no
-better than 4 MiB while holding four times the memory per upload. See
-BATCH and INLINE_LIMIT.
+The batching, measured with a 256 MiB monolithic PUT to `pyreg serve`
+(bench/registry_put.py, bench/registry.py's PUT row, on this 2-core machine
+busy with other work: medians of 12 to 20 rounds alternating the variants):
+batches of 1 or 2 MiB lost 14-25% to thread hops; 4 MiB with the next
+batch received while the last is hashed came out 8% ahead, on average over
+three sittings, of hashing and storing one 4 MiB batch at a time (the
+design before); 8 and 16 MiB were no better than 4 and hold more per
+upload. Peak RSS for 8 concurrent 1 GiB uploads: 121 MiB against 113
+before (two batches in flight instead of one).
 """
 from __future__ import annotations
 
@@ -68,28 +72,44 @@ async def copy_verified_async(chunks: AsyncIterable[bytes], sink: AsyncSink | No
                               verifier: Verifier) -> int:
     """The same copy for bytes arriving in the event loop. A batch is a list of
     the chunks received, not a joined copy (every copy of an upload's bytes
-    costs CPU); the excess is refused before a batch is stored."""
-    copied, batch, batched = 0, [], 0
+    costs CPU); the excess is refused before a batch is stored. A batch is
+    hashed in a thread while the loop stores it and receives the next."""
+    hashing, copied, batch, batched = _Hashing(verifier), 0, [], 0
     async for chunk in chunks:
-        verifier.refuse_excess(batched + len(chunk))
+        hashing.verifier.refuse_beyond(hashing.started + batched + len(chunk))
         batch.append(chunk)
         batched += len(chunk)
         if batched >= BATCH:
-            await _store_batch(batch, batched, sink, verifier)
+            await hashing.start(batch, batched)
+            await _write_all(sink, batch)
             copied, batch, batched = copied + batched, [], 0
-    if batch:
-        await _store_batch(batch, batched, sink, verifier)
+    await hashing.start(batch, batched)
+    await _write_all(sink, batch)
+    await hashing.settle()
     return copied + batched
 
 
-async def _store_batch(batch: list[bytes], size: int, sink: AsyncSink | None,
-                       verifier: Verifier) -> None:
-    if size < INLINE_LIMIT:
-        copy_verified(batch, None, verifier)
-        await _write_all(sink, batch)
-    else:
-        await asyncio.gather(asyncio.to_thread(copy_verified, batch, None, verifier),
-                             _write_all(sink, batch))
+class _Hashing:
+    """Batches hashed one after the other, each in a thread of its own."""
+
+    def __init__(self, verifier: Verifier):
+        self.verifier = verifier
+        self.running: asyncio.Future | None = None
+        self.started = verifier.size  # bytes hashed or being hashed
+
+    async def start(self, batch: list[bytes], size: int) -> None:
+        await self.settle()
+        self.started += size
+        if size < INLINE_LIMIT:
+            copy_verified(batch, None, self.verifier)
+        else:
+            self.running = asyncio.ensure_future(asyncio.to_thread(copy_verified, batch, None,
+                                                                   self.verifier))
+
+    async def settle(self) -> None:
+        running, self.running = self.running, None
+        if running is not None:
+            await running
 
 
 async def _write_all(sink: AsyncSink | None, batch: list[bytes]) -> None:

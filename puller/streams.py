@@ -103,7 +103,7 @@ class BlobStream:
             yield buffer[:count]
 
     def _pump(self, sink, verifier: Verifier, sent: Sent) -> None:
-        verifier.refuse_excess(self.length or 0)
+        verifier.refuse_beyond(verifier.size + (self.length or 0))
         copy_verified(self._views(), _Reporting(sink, sent), verifier)
 
     async def pump_into(self, sink, verifier: Verifier, sent: Sent) -> None:
