@@ -42,8 +42,8 @@ def test_bytes_past_the_expected_size_are_refused_before_they_are_hashed():
     assert info.value.code is ErrorCode.SIZE_INVALID and "longer than the 10 bytes" in info.value.message
     assert verifier.size == 8
     with pytest.raises(OciError):
-        verifier.refuse_excess(3)  # announced, not yet sent
-    verifier.refuse_excess(2)
+        verifier.refuse_beyond(11)  # announced, not yet sent
+    verifier.refuse_beyond(10)
 
 
 @pytest.mark.parametrize("data,code", [(DATA[:-1], ErrorCode.SIZE_INVALID),
