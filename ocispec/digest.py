@@ -59,8 +59,8 @@ class HashState:
     hashlib objects can be copied but not serialised, so a state stays in the
     process that saved it (the registry keeps them by upload and offset, and
     rebuilds a missing one by hashing the stored bytes again). A state is a
-    private copy: saving and resuming each copy it, which costs about a
-    microsecond, so one state can be resumed any number of times."""
+    private copy: saving and resuming each copy it (a sha256 copy takes about
+    0.1 us here), so one state can be resumed any number of times."""
     algorithm: str
     size: int
     running: Any  # a hashlib object that nothing updates
