@@ -158,7 +158,11 @@ def timed(command: list[str], tool: str) -> float:
         SKOPEO_CACHE.unlink(missing_ok=True)  # no "known blob" shortcuts from earlier runs
     started = time.perf_counter()
     env = dict(os.environ, PYTHONPATH=BASELINE) if tool == "baseline" else None
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # `python -m` puts the working directory first on sys.path: run each
+    # client from its own checkout, or the baseline could run this one's code
+    cwd = BASELINE if tool == "baseline" else REPO
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                               cwd=cwd)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     stderr = process.stderr.read().decode(errors="replace")

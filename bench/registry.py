@@ -71,10 +71,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(command: list[str], base_url: str, log_path: Path) -> Iterator[subprocess.Popen]:
+def running(command: list[str], base_url: str, log_path: Path, env: dict | None = None,
+            cwd: str | None = None) -> Iterator[subprocess.Popen]:
     """Start a server in its own session, wait for /v2/, and stop the whole group after."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env=env, cwd=cwd)
     try:
         deadline = time.monotonic() + 30
         while not _answers(f"{base_url}/v2/"):

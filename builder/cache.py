@@ -26,7 +26,6 @@ miss, and the store's garbage collection can keep cached blobs by reading
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +45,7 @@ _HIDDEN_FIELDS = ("location", "original")
 
 def _key(document: dict) -> str:
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return str(Digest.of_bytes(text.encode("utf-8", "surrogateescape")))
 
 
 def instruction_text(instruction: ins.Instruction) -> str:

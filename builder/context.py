@@ -9,16 +9,17 @@ of the content only, so touching a file does not change any cache key.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from dataclasses import dataclass
 from typing import Iterator, MutableMapping
 
+from ocispec.digest import Verifier
+from ocispec.verified import copy_verified, read_chunks
+
 from .dockerignore import NO_RULES, IgnoreRules
 from .errors import BuildError
 
-_CHUNK = 1 << 20
 _MAX_SYMLINK_HOPS = 40
 
 
@@ -184,11 +185,10 @@ class SourceTree:
         return self._digests.get(entry.path)
 
     def _hash(self, entry: Entry) -> str:
-        hasher = hashlib.sha256()
+        verifier = Verifier()
         fd = self.open(entry)
         try:
-            while chunk := os.read(fd, _CHUNK):
-                hasher.update(chunk)
+            copy_verified(read_chunks(lambda size: os.read(fd, size)), None, verifier)
         finally:
             os.close(fd)
-        return "sha256:" + hasher.hexdigest()
+        return str(verifier.digest())

@@ -6,10 +6,11 @@ ADD's local archives are unpacked member by member into the same stream.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
 import tarfile
+
+from ocispec.digest import Digest, Verifier
 
 from .context import SourceTree
 from .errors import BuildError
@@ -47,13 +48,13 @@ def _copy_entry(tree: SourceTree, item: CopyItem, name: str, stream: LayerStream
         return
     header.size = entry.size
     expected = tree.known_digest(entry)
-    check = hashlib.sha256() if expected else None
+    check = Verifier(Digest.parse(expected)) if expected else None
     fd = tree.open(entry)
     try:
         stream.add(header, lambda size: os.read(fd, size), check)
     finally:
         os.close(fd)
-    if check is not None and "sha256:" + check.hexdigest() != expected:
+    if check is not None and not check.matches():
         raise BuildError(f"{os.path.join(tree.root, entry.path)} changed while the build was reading it")
 
 

@@ -127,10 +127,10 @@ class StageConfig:
             self.settings.pop("Cmd", None)
 
     def _workdir(self, instruction: ins.Workdir) -> None:
-        self.settings["WorkingDir"] = posixpath.normpath(posixpath.join(self.workdir, instruction.path))
+        self.settings["WorkingDir"] = posixpath.normpath(posixpath.join(self.workdir, instruction.value))
 
     def _user(self, instruction: ins.User) -> None:
-        self.settings["User"] = instruction.user
+        self.settings["User"] = instruction.value
 
     def _expose(self, instruction: ins.Expose) -> None:
         ports = dict(self.settings.get("ExposedPorts") or {})
@@ -150,7 +150,7 @@ class StageConfig:
         self.settings["Labels"] = labels
 
     def _stopsignal(self, instruction: ins.StopSignal) -> None:
-        self.settings["StopSignal"] = check_signal(instruction.signal)
+        self.settings["StopSignal"] = check_signal(instruction.value)
 
     def _healthcheck(self, instruction: ins.Healthcheck) -> None:
         health = {"Test": list(instruction.test)}
@@ -166,7 +166,7 @@ class StageConfig:
         self.settings["Shell"] = list(instruction.args)
 
     def _maintainer(self, instruction: ins.Maintainer) -> None:
-        self.config["author"] = instruction.name
+        self.config["author"] = instruction.value
 
 
 _EFFECTS = {
@@ -226,7 +226,7 @@ _RENDER = {
     ins.Entrypoint: lambda i, shell: json.dumps(i.command.argv(tuple(shell))),
     ins.Copy: lambda i, shell: " ".join([*i.sources, i.dest]) + " # buildkit",
     ins.Add: lambda i, shell: " ".join([*i.sources, i.dest]) + " # buildkit",
-    ins.Workdir: lambda i, shell: i.path + " # buildkit",
-    ins.User: lambda i, shell: i.user, ins.StopSignal: lambda i, shell: i.signal,
+    ins.Workdir: lambda i, shell: i.value + " # buildkit",
+    ins.User: lambda i, shell: i.value, ins.StopSignal: lambda i, shell: i.value,
     ins.Expose: lambda i, shell: " ".join(i.ports), ins.Volume: lambda i, shell: json.dumps(list(i.paths)),
 }

@@ -31,10 +31,16 @@ class Command:
 
 @dataclass(frozen=True)
 class Instruction:
+    """Each kind of instruction is a class named after its keyword (`keyword`
+    is the name in capitals); a few share a base that holds their fields."""
     location: Location = field(compare=False)
     original: str = field(compare=False)  # the logical line, continuations joined
 
     keyword = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.keyword = cls.__name__.upper()  # a shared base's (PAIRS...) is never parsed
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,6 @@ class From(Instruction):
     image: str = ""
     stage_name: str = ""   # lower-cased, as docker compares stage names
     platform: str = ""
-    keyword = "FROM"
 
 
 @dataclass(frozen=True)
@@ -50,79 +55,77 @@ class Run(Instruction):
     command: Command = Command((), False)
     network: str = "default"   # default | none | host
     security: str = "sandbox"
-    keyword = "RUN"
 
 
 @dataclass(frozen=True)
-class Cmd(Instruction):
+class ImageCommand(Instruction):
+    """CMD's and ENTRYPOINT's command, kept in the image config."""
     command: Command = Command((), True)
-    keyword = "CMD"
 
 
-@dataclass(frozen=True)
-class Entrypoint(Instruction):
-    command: Command = Command((), True)
-    keyword = "ENTRYPOINT"
+class Cmd(ImageCommand):
+    """The container's default command (its arguments, given an ENTRYPOINT)."""
+
+
+class Entrypoint(ImageCommand):
+    """What the container runs, CMD passed to it."""
 
 
 @dataclass(frozen=True)
 class Shell(Instruction):
     args: tuple[str, ...] = ()
-    keyword = "SHELL"
 
 
 @dataclass(frozen=True)
-class Env(Instruction):
+class Pairs(Instruction):
+    """ENV's and LABEL's name=value pairs."""
     pairs: tuple[tuple[str, str], ...] = ()
-    keyword = "ENV"
 
 
-@dataclass(frozen=True)
-class Label(Instruction):
-    pairs: tuple[tuple[str, str], ...] = ()
-    keyword = "LABEL"
+class Env(Pairs):
+    """Variables for the steps after it and for the container."""
+
+
+class Label(Pairs):
+    """Labels of the image config."""
 
 
 @dataclass(frozen=True)
 class Arg(Instruction):
     pairs: tuple[tuple[str, str | None], ...] = ()   # None: declared without a default
-    keyword = "ARG"
 
 
 @dataclass(frozen=True)
 class Expose(Instruction):
     ports: tuple[str, ...] = ()
-    keyword = "EXPOSE"
 
 
 @dataclass(frozen=True)
 class Volume(Instruction):
     paths: tuple[str, ...] = ()
-    keyword = "VOLUME"
 
 
 @dataclass(frozen=True)
-class User(Instruction):
-    user: str = ""
-    keyword = "USER"
+class OneString(Instruction):
+    """An instruction whose argument is one string: the user of USER, the
+    path of WORKDIR, the signal of STOPSIGNAL, the name of MAINTAINER."""
+    value: str = ""
 
 
-@dataclass(frozen=True)
-class Workdir(Instruction):
-    path: str = ""
-    keyword = "WORKDIR"
+class User(OneString):
+    """`user[:group]` that RUN steps and the container run as."""
 
 
-@dataclass(frozen=True)
-class StopSignal(Instruction):
-    signal: str = ""
-    keyword = "STOPSIGNAL"
+class Workdir(OneString):
+    """The working directory, relative to the one before."""
 
 
-@dataclass(frozen=True)
-class Maintainer(Instruction):
-    name: str = ""
-    keyword = "MAINTAINER"
+class StopSignal(OneString):
+    """The signal that stops the container."""
+
+
+class Maintainer(OneString):
+    """The image's author (deprecated by docker, still honoured)."""
 
 
 @dataclass(frozen=True)
@@ -133,12 +136,11 @@ class Copy(Instruction):
     chown: str = ""
     chmod: str = ""
     link: bool = False
-    keyword = "COPY"
 
 
 @dataclass(frozen=True)
 class Add(Copy):
-    keyword = "ADD"
+    """COPY that also fetches URLs and unpacks local archives."""
 
 
 @dataclass(frozen=True)
@@ -151,14 +153,12 @@ class Healthcheck(Instruction):
     start_period: int = 0
     start_interval: int = 0
     retries: int = 0
-    keyword = "HEALTHCHECK"
 
 
 @dataclass(frozen=True)
 class Onbuild(Instruction):
     expression: str = ""            # recorded in the image config as written
     trigger: Instruction | None = None
-    keyword = "ONBUILD"
 
 
 @dataclass(frozen=True)

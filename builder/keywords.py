@@ -179,20 +179,10 @@ def _volume(request: Request) -> ins.Volume:
     return ins.Volume(**request.base(), paths=tuple(request.at_least_one(request.json_or_words())))
 
 
-def _user(request: Request) -> ins.User:
-    return ins.User(**request.base(), user=request.one_string())
-
-
-def _workdir(request: Request) -> ins.Workdir:
-    return ins.Workdir(**request.base(), path=request.one_string())
-
-
-def _stopsignal(request: Request) -> ins.StopSignal:
-    return ins.StopSignal(**request.base(), signal=request.one_string())
-
-
-def _maintainer(request: Request) -> ins.Maintainer:
-    return ins.Maintainer(**request.base(), name=request.one_string())
+def _one_string(kind: type[ins.OneString]):
+    def parse(request: Request) -> ins.OneString:
+        return kind(**request.base(), value=request.one_string())
+    return parse
 
 
 def _copy(request: Request) -> ins.Copy:
@@ -284,6 +274,7 @@ def _onbuild(request: Request) -> ins.Onbuild:
 _PARSERS: dict[str, Callable[[Request], ins.Instruction]] = {
     "FROM": _from, "RUN": _run, "CMD": _cmd, "ENTRYPOINT": _entrypoint, "SHELL": _shell,
     "ENV": _env, "LABEL": _label, "ARG": _arg, "EXPOSE": _expose, "VOLUME": _volume,
-    "USER": _user, "WORKDIR": _workdir, "STOPSIGNAL": _stopsignal, "MAINTAINER": _maintainer,
+    "USER": _one_string(ins.User), "WORKDIR": _one_string(ins.Workdir),
+    "STOPSIGNAL": _one_string(ins.StopSignal), "MAINTAINER": _one_string(ins.Maintainer),
     "COPY": _copy, "ADD": _add, "HEALTHCHECK": _healthcheck, "ONBUILD": _onbuild,
 }

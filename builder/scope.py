@@ -176,11 +176,8 @@ def _copy(instruction, lookup, escape):
                                chmod=word(instruction.chmod))
 
 
-def _single(field_name):
-    def rule(instruction, lookup, escape):
-        value = _word(lookup, escape)(getattr(instruction, field_name))
-        return dataclasses.replace(instruction, **{field_name: value})
-    return rule
+def _one_string(instruction, lookup, escape):
+    return dataclasses.replace(instruction, value=_word(lookup, escape)(instruction.value))
 
 
 def substitute_from(instruction: ins.From, lookup, escape: str = "\\") -> ins.From:
@@ -195,6 +192,6 @@ def substitute_from(instruction: ins.From, lookup, escape: str = "\\") -> ins.Fr
 
 _RULES = {
     ins.Env: _pairs, ins.Label: _pairs, ins.Arg: _pairs, ins.Expose: _expose, ins.Volume: _volume,
-    ins.Copy: _copy, ins.Add: _copy, ins.User: _single("user"), ins.Workdir: _single("path"),
-    ins.StopSignal: _single("signal"),
+    ins.Copy: _copy, ins.Add: _copy, ins.User: _one_string, ins.Workdir: _one_string,
+    ins.StopSignal: _one_string,
 }

@@ -20,7 +20,6 @@ on both machines (isal is a declared dependency).
 """
 from __future__ import annotations
 
-import hashlib
 import stat
 import struct
 import tarfile
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
 from ocispec import mediatypes as mt
-from ocispec.digest import Digest
+from ocispec.digest import Digest, Verifier
 
 from .errors import BuildError
 
@@ -78,21 +77,19 @@ class LayerStream:
     def __init__(self, out: BinaryIO, epoch: int | None = None):
         self.out = out
         self.epoch = epoch
-        self.tar_hash = hashlib.sha256()
-        self.blob_hash = hashlib.sha256()
+        self.tar = Verifier()   # the diff_id
+        self.blob = Verifier()  # the blob's digest
         self.compressor = _deflate.compressobj(_LEVEL, _deflate.DEFLATED, -15)
         self.crc = 0
-        self.tar_size = 0
-        self.blob_size = 0
         self._emit(_GZIP_HEADER)
 
     def mtime(self, seconds: int) -> int:
         return seconds if self.epoch is None else min(seconds, self.epoch)
 
     def add(self, info: tarfile.TarInfo, read: Callable[[int], bytes] | None = None,
-            check=None) -> None:
+            check: Verifier | None = None) -> None:
         """One entry; a regular file's `info.size` bytes come from `read`, and
-        pass through `check` (a hashlib object) too when one is given."""
+        pass through `check` too when one is given."""
         info.mtime = self.mtime(int(info.mtime))
         info.uname = info.gname = ""
         self._write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
@@ -113,21 +110,18 @@ class LayerStream:
     def finish(self) -> LayerResult:
         self._write(b"\0" * (2 * _BLOCK))
         self._emit(self.compressor.flush())
-        self._emit(struct.pack("<II", self.crc & 0xFFFFFFFF, self.tar_size & 0xFFFFFFFF))
-        return LayerResult(Digest("sha256", self.blob_hash.hexdigest()),
-                           Digest("sha256", self.tar_hash.hexdigest()), self.blob_size)
+        self._emit(struct.pack("<II", self.crc & 0xFFFFFFFF, self.tar.size & 0xFFFFFFFF))
+        return LayerResult(self.blob.digest(), self.tar.digest(), self.blob.size)
 
     def _write(self, data: bytes) -> None:
-        self.tar_hash.update(data)
+        self.tar.update(data)
         self.crc = _deflate.crc32(data, self.crc)
-        self.tar_size += len(data)
         self._emit(self.compressor.compress(data))
 
     def _emit(self, data: bytes) -> None:
         if data:
-            self.blob_hash.update(data)
-            self.blob_size += len(data)
+            self.blob.update(data)
             self.out.write(data)
 
 
-EMPTY_TAR_DIFF_ID = Digest("sha256", hashlib.sha256(b"\0" * 2 * _BLOCK).hexdigest())
+EMPTY_TAR_DIFF_ID = Digest.of_bytes(b"\0" * 2 * _BLOCK)

@@ -1,10 +1,12 @@
-"""Content digests (`algorithm:encoded`) and the streaming verifier shared by
-the registry and the client."""
+"""Content digests (`algorithm:encoded`) and the one streaming Verifier that
+the registry, the client, the builder and the runtime check content with.
+(Verified copies through it: ocispec/verified.py.)"""
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import ErrorCode, OciError
 
@@ -46,16 +48,31 @@ class Digest:
     def of_bytes(cls, data: bytes, algorithm: str = "sha256") -> "Digest":
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
-    def hasher(self):
-        return hashlib.new(self.algorithm)
-
     def __str__(self) -> str:
         return f"{self.algorithm}:{self.encoded}"
 
 
+@dataclass(frozen=True, slots=True)
+class HashState:
+    """A Verifier's running hash, saved to resume from: `size` bytes hashed.
+
+    hashlib objects can be copied but not serialised, so a state stays in the
+    process that saved it (the registry keeps them by upload and offset, and
+    rebuilds a missing one by hashing the stored bytes again). A state is a
+    private copy: saving and resuming each copy it (a sha256 copy takes about
+    0.1 us here), so one state can be resumed any number of times."""
+    algorithm: str
+    size: int
+    running: Any  # a hashlib object that nothing updates
+
+
 class Verifier:
     """Hashes a stream as it passes and checks it against an expected digest
-    (and optionally size) at the end. The bytes are never kept."""
+    and size at the end. The bytes are never kept.
+
+    The one rule for a stream longer than its descriptor: bytes past the
+    expected size are refused before they are hashed (and so before any
+    caller stores them), with SIZE_INVALID."""
 
     def __init__(self, expected: Digest | None = None, size: int | None = None,
                  algorithm: str = "sha256"):
@@ -64,12 +81,30 @@ class Verifier:
         self._hash = hashlib.new(expected.algorithm if expected else algorithm)
         self.size = 0
 
-    def update(self, chunk: bytes) -> None:
+    @classmethod
+    def resume(cls, state: HashState, expected: Digest | None = None,
+               size: int | None = None) -> "Verifier":
+        """Go on from a saved state, as if its bytes had just passed."""
+        if expected is not None and expected.algorithm != state.algorithm:
+            raise ValueError(f"a {state.algorithm} state cannot verify {expected}")
+        verifier = cls(expected, size, state.algorithm)
+        verifier._hash, verifier.size = state.running.copy(), state.size
+        return verifier
+
+    def save(self) -> HashState:
+        return HashState(self._hash.name, self.size, self._hash.copy())
+
+    def refuse_beyond(self, total: int) -> None:
+        """Raise now if a stream of `total` bytes would be longer than expected
+        (bytes announced by a Content-Length, a batch about to be stored)."""
+        if self.expected_size is not None and total > self.expected_size:
+            raise OciError(ErrorCode.SIZE_INVALID,
+                           f"content is longer than the {self.expected_size} bytes expected")
+
+    def update(self, chunk) -> None:
+        self.refuse_beyond(self.size + len(chunk))
         self._hash.update(chunk)
         self.size += len(chunk)
-
-    def copy_hash(self):
-        return self._hash.copy()
 
     def digest(self) -> Digest:
         return Digest(self._hash.name, self._hash.hexdigest())
@@ -87,5 +122,13 @@ class Verifier:
         actual = self.digest()
         if self.expected is not None and actual != self.expected:
             raise OciError(ErrorCode.DIGEST_INVALID,
-                           f"content digest {actual} does not match {self.expected}")
+                           f"content digest {actual} does not match {self.expected}",
+                           {"digest": str(self.expected)})
         return actual
+
+
+def verify_bytes(data: bytes, expected: Digest) -> Digest:
+    """Check bytes held in memory (a manifest, a config); raises OciError."""
+    verifier = Verifier(expected)
+    verifier.update(data)
+    return verifier.verify()

@@ -31,7 +31,6 @@ class ErrorCode(enum.Enum):
     # Spec codes under another status or message.
     SIZE_TOO_LARGE = ("SIZE_INVALID", 413, "manifest too large")
     METHOD_UNKNOWN = ("UNSUPPORTED", 405, "method not allowed")
-    NOT_FOUND = ("NOT_FOUND", 404, "not found")
 
     @property
     def code(self) -> str:
@@ -77,7 +76,8 @@ def code_from_string(code: str) -> ErrorCode | None:
 
 
 def parse_error_body(body: bytes, status: int) -> list[OciError]:
-    """Read a registry's error body; unknown codes are kept as their message."""
+    """Read a registry's error body; a code outside the table becomes UNKNOWN,
+    with the registry's message (or, without one, its code) kept."""
     try:
         entries = json.loads(body).get("errors") or []
     except (ValueError, AttributeError):
@@ -86,7 +86,7 @@ def parse_error_body(body: bytes, status: int) -> list[OciError]:
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        code = code_from_string(str(entry.get("code", ""))) or ErrorCode.NOT_FOUND
+        code = code_from_string(str(entry.get("code", ""))) or ErrorCode.UNKNOWN
         message = str(entry.get("message") or entry.get("code") or code.message)
         errors.append(OciError(code, message, entry.get("detail"), status))
     return errors

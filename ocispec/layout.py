@@ -18,9 +18,10 @@ from typing import Iterator
 
 from . import mediatypes as mt
 from .descriptor import Descriptor
-from .digest import Digest
+from .digest import Digest, verify_bytes
 
 REF_NAME = "org.opencontainers.image.ref.name"
+_WRITE_BUFFER = 1 << 20  # what a new blob's writes gather before they reach the file
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -36,6 +37,20 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+class NewBlob:
+    """The temp file of OciLayout.new_blob: write to `file`, then `commit`
+    under the digest of what was written (verified by the writer)."""
+
+    def __init__(self, layout: "OciLayout", path: Path, file):
+        self.layout, self.path, self.file = layout, path, file
+
+    def commit(self, digest: Digest) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        if not self.layout.has_blob(digest):
+            self.layout.commit_blob(self.path, digest)
 
 
 class OciLayout:
@@ -60,7 +75,7 @@ class OciLayout:
         if not self.index_path.exists():
             with self.locked():
                 if not self.index_path.exists():
-                    self._write_index([])
+                    self.write_index([])
         return self
 
     def exists(self) -> bool:
@@ -84,8 +99,25 @@ class OciLayout:
         os.replace(temp_path, target)
         return target
 
-    def write_blob(self, data: bytes) -> Digest:
-        digest = Digest.of_bytes(data)
+    @contextlib.contextmanager
+    def new_blob(self, prefix: str) -> Iterator["NewBlob"]:
+        """A blob being written into a temp file in ingest/: it enters blobs/
+        only by `commit` (fsync'd, then renamed), and the temp file is gone
+        after the block whatever happened, so a crash leaves at most a temp
+        file in ingest/, never a half blob."""
+        self.ingest_dir.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=self.ingest_dir, prefix=prefix)
+        try:
+            with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as handle:
+                yield NewBlob(self, Path(temp), handle)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+
+    def write_blob(self, data: bytes, expected: Digest | None = None) -> Digest:
+        """Store bytes held in memory under their digest, which must be
+        `expected` when one is given (else OciError, and nothing is written)."""
+        digest = Digest.of_bytes(data) if expected is None else verify_bytes(data, expected)
         target = self.blob_path(digest)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +153,8 @@ class OciLayout:
             return []
         return [Descriptor.from_json(item) for item in data.get("manifests") or []]
 
-    def _write_index(self, manifests: list[Descriptor]) -> None:
+    def write_index(self, manifests: list[Descriptor]) -> None:
+        """Replace index.json's entries; the caller holds `locked()`."""
         body = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX,
                 "manifests": [d.to_json() for d in manifests]}
         write_atomic(self.index_path, json.dumps(body, indent=2).encode())
@@ -139,13 +172,4 @@ class OciLayout:
                            annotations, descriptor.platform, descriptor.artifact_type)
         with self.locked():
             kept = [d for d in self.index() if d.annotations.get(REF_NAME) != ref_name]
-            self._write_index(kept + [named])
-
-    def remove_ref(self, ref_name: str) -> bool:
-        with self.locked():
-            manifests = self.index()
-            kept = [d for d in manifests if d.annotations.get(REF_NAME) != ref_name]
-            if len(kept) == len(manifests):
-                return False
-            self._write_index(kept)
-            return True
+            self.write_index(kept + [named])

@@ -12,6 +12,7 @@ OCI_LAYOUT_VERSION = "1.0.0"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
 DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
@@ -25,7 +26,8 @@ GZIP_LAYERS = frozenset({OCI_LAYER_GZIP, DOCKER_LAYER_GZIP, DOCKER_FOREIGN_LAYER
                          "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"})
 ZSTD_LAYERS = frozenset({OCI_LAYER_ZSTD,
                          "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"})
-PLAIN_LAYERS = frozenset({OCI_LAYER, "application/vnd.oci.image.layer.nondistributable.v1.tar"})
+PLAIN_LAYERS = frozenset({OCI_LAYER, DOCKER_LAYER,
+                          "application/vnd.oci.image.layer.nondistributable.v1.tar"})
 
 # What a client sends in Accept to get any manifest a registry may hold.
 MANIFEST_ACCEPT = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST])

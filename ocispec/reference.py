@@ -75,12 +75,6 @@ class Reference:
         """What goes after /manifests/: the digest when pinned, else the tag."""
         return str(self.digest) if self.digest else self.tag
 
-    def with_tag(self, tag: str) -> "Reference":
-        return Reference(self.registry, self.repository, tag, None)
-
-    def with_digest(self, digest: Digest) -> "Reference":
-        return Reference(self.registry, self.repository, self.tag, digest)
-
     @property
     def name(self) -> str:
         return f"{self.registry}/{self.repository}"

@@ -12,12 +12,10 @@ front); nothing is held in memory.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
+import itertools
 import json
 import os
-import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
@@ -25,41 +23,14 @@ from pathlib import Path
 from ocispec import mediatypes as mt
 from ocispec.descriptor import Descriptor
 from ocispec.digest import Digest, Verifier
-from ocispec.errors import OciError
+from ocispec.uncompressed import LayerFormatError, open_uncompressed
+from ocispec.verified import copy_verified, read_chunks
 
 from .errors import ArchiveError
 from .listing import split_name
 from .store import LocalStore, normalize_ref_name
 
 CHUNK = 1024 * 1024
-DOCKER_LAYER_PLAIN = "application/vnd.docker.image.rootfs.diff.tar"
-
-
-def _decompressed(path: Path, media_type: str):
-    """A readable binary stream of a layer's uncompressed tar."""
-    if media_type in mt.GZIP_LAYERS:
-        return contextlib.closing(gzip.open(path, "rb"))
-    if media_type in mt.ZSTD_LAYERS:
-        if shutil.which("zstd") is None:
-            raise ArchiveError("saving a zstd layer needs the zstd program")
-        process = subprocess.Popen(["zstd", "-dc", str(path)], stdout=subprocess.PIPE)
-        return _ProcessOutput(process)
-    if media_type in mt.PLAIN_LAYERS or media_type == DOCKER_LAYER_PLAIN:
-        return open(path, "rb")
-    raise ArchiveError(f"cannot save a layer of media type {media_type}")
-
-
-class _ProcessOutput(contextlib.AbstractContextManager):
-    def __init__(self, process: subprocess.Popen):
-        self.process = process
-
-    def read(self, size: int) -> bytes:
-        return self.process.stdout.read(size)
-
-    def __exit__(self, *exc) -> None:
-        self.process.stdout.close()
-        if self.process.wait() != 0 and exc[0] is None:
-            raise ArchiveError("zstd failed to decompress a layer")
 
 
 def _uncompressed_layer(layer_path: Path, media_type: str, diff_id: str, scratch: Path) -> Path:
@@ -67,14 +38,13 @@ def _uncompressed_layer(layer_path: Path, media_type: str, diff_id: str, scratch
     expected = Digest.parse(diff_id) if Digest.is_valid(diff_id) else None
     verifier = Verifier(expected)
     target = scratch / f"{(expected or Digest('sha256', 'x')).encoded}.tar"
-    with _decompressed(layer_path, media_type) as source, open(target, "wb") as out:
-        while chunk := source.read(CHUNK):
-            verifier.update(chunk)
-            out.write(chunk)
     try:
-        verifier.verify()
-    except OciError:
-        raise ArchiveError(f"layer {layer_path.name[:12]} does not match its diff id {diff_id}") from None
+        with open_uncompressed(layer_path, media_type) as source, open(target, "wb") as out:
+            copy_verified(read_chunks(source.read), out, verifier)
+    except LayerFormatError as err:
+        raise ArchiveError(f"cannot save layer {layer_path.name[:12]}: {err}") from None
+    if not verifier.matches():
+        raise ArchiveError(f"layer {layer_path.name[:12]} does not match its diff id {diff_id}")
     return target
 
 
@@ -180,24 +150,11 @@ def _import_member(store: LocalStore, tar: tarfile.TarFile, name: str) -> Descri
     if not member.isfile():
         raise ArchiveError(f"layer {name} in the archive is not a regular file")
     source = tar.extractfile(member)
-    verifier = Verifier()
-    fd, temp = tempfile.mkstemp(dir=store.layout.ingest_dir, prefix="load-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            head = source.read(CHUNK)
-            media_type = _layer_media_type(head)
-            chunk = head
-            while chunk:
-                verifier.update(chunk)
-                out.write(chunk)
-                chunk = source.read(CHUNK)
-        digest = verifier.digest()
-        store.layout.commit_blob(temp, digest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    return Descriptor(media_type, digest, verifier.size)
+    head, verifier = source.read(CHUNK), Verifier()
+    with store.layout.new_blob("load-") as blob:
+        copy_verified(itertools.chain([head], read_chunks(source.read)), blob.file, verifier)
+        blob.commit(verifier.digest())
+    return Descriptor(_layer_media_type(head), verifier.digest(), verifier.size)
 
 
 def load_docker_archive(store: LocalStore, path: str) -> list[str]:

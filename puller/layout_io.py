@@ -13,11 +13,11 @@ from ocispec.descriptor import Descriptor
 from ocispec.digest import Verifier
 from ocispec.errors import OciError
 from ocispec.layout import OciLayout
+from ocispec.verified import copy_verified, read_chunks
 
 from .errors import BlobMismatch, Interrupted
 from .streams import BlobStream
 
-CHUNK = 4 * 1024 * 1024
 RESUME_ATTEMPTS = 4
 EARLY_SYNC = 32 * 1024 * 1024
 
@@ -51,13 +51,7 @@ def _open_locked_partial(layout: OciLayout, descriptor: Descriptor):
 
 def _rehash_prefix(handle, verifier: Verifier, size: int) -> None:
     handle.seek(0)
-    remaining = size
-    while remaining:
-        chunk = handle.read(min(CHUNK, remaining))
-        if not chunk:
-            break
-        verifier.update(chunk)
-        remaining -= len(chunk)
+    copy_verified(read_chunks(handle.read, size), None, verifier)
 
 
 async def ingest_blob(layout: OciLayout, descriptor: Descriptor, open_blob: Opener,
@@ -122,6 +116,8 @@ async def _fill(layout, descriptor, open_blob, advance, path, handle, sync) -> s
         advance(size)
         if stream is not None:
             await _pump(handle, verifier, stream, advance, sync)
+    except OciError as err:  # more bytes than the descriptor says: no resuming cures that
+        raise BlobMismatch(f"blob {descriptor.digest}: {err.message}") from None
     finally:
         if stream is not None:
             stream.close()  # read to its end already, unless something failed
@@ -177,8 +173,9 @@ async def _pump(handle, verifier: Verifier, stream: BlobStream, advance: Advance
 
 
 def write_small_blob(layout: OciLayout, data: bytes, descriptor: Descriptor) -> None:
-    """Store a manifest or config already held (and verified) in memory."""
+    """Store a manifest or config held in memory, verified before it is written."""
     if not layout.has_blob(descriptor.digest):
-        digest = layout.write_blob(data)
-        if digest != descriptor.digest:
-            raise BlobMismatch(f"content {digest} does not match {descriptor.digest}")
+        try:
+            layout.write_blob(data, descriptor.digest)
+        except OciError as err:
+            raise BlobMismatch(err.message) from None

@@ -90,14 +90,14 @@ class ArchiveDest(LayoutDest):
 @contextlib.asynccontextmanager
 async def open_destination(text: str, transport: Transport, work_dir) -> AsyncIterator:
     location = parse_location(text)
+    if location.kind == "docker-archive" and not location.name:
+        raise InvalidReference("docker-archive destination needs a name: docker-archive:FILE:REF")
     if location.kind == "docker":
         yield RegistryDest(RemoteRepository(transport, location.reference))
     elif location.kind == "oci":
         Path(location.path).mkdir(parents=True, exist_ok=True)
         yield LayoutDest(OciLayout(location.path), location.name or "latest")
     else:
-        if not location.name:
-            raise InvalidReference("docker-archive destination needs a name: docker-archive:FILE:REF")
         with _scratch(work_dir) as scratch:
             dest = ArchiveDest(Path(scratch), normalize_ref_name(location.name))
             yield dest

@@ -19,7 +19,6 @@ from .http.auth import repository_scope
 from .http.request import Body, body_length
 from .http.response import Response, ResponseBody
 from .http.transport import Transport, raise_for_status
-from .streams import refuse_excess
 
 MAX_TAG_LIST_BYTES = 16 * 1024 * 1024  # one page; a hostile registry cannot fill memory
 
@@ -192,13 +191,12 @@ async def verify_stream(chunks: AsyncIterator[bytes], descriptor: Descriptor,
     """Pass chunks through, holding the last one back until digest and size
     check out, so that whoever receives them never commits bad content."""
     verifier, held = Verifier(descriptor.digest, descriptor.size), b""
-    async for chunk in chunks:
-        if held:
-            yield held
-        verifier.update(chunk)
-        refuse_excess(verifier)
-        held = chunk
     try:
+        async for chunk in chunks:
+            if held:
+                yield held
+            verifier.update(chunk)  # refuses what runs past the descriptor's size
+            held = chunk
         verifier.verify()
     except OciError as err:
         raise BlobMismatch(f"blob {descriptor.digest} from {origin}: {err.message}") from None

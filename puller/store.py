@@ -197,7 +197,7 @@ class LocalStore:
         with self._gc_lock(fcntl.LOCK_EX), self.layout.locked():
             kept = [d for d in self.layout.index()
                     if d.annotations.get(REF_NAME) != entry.name or d.digest != entry.descriptor.digest]
-            self.layout._write_index(kept)
+            self.layout.write_index(kept)
             return entry.name, self._collect(kept)
 
     def _collect(self, roots: list[Descriptor]) -> int:

@@ -15,11 +15,10 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Iterator
 
 from ocispec.digest import Verifier
-
-from .errors import BlobMismatch
+from ocispec.verified import copy_verified
 
 BLOCK = 1024 * 1024  # the readinto buffer, and the size of chunks
 
@@ -50,15 +49,6 @@ async def until_done(function: Callable, *args, abort: Callable[[], None]):
         if not work.cancelled():
             work.exception()  # the aborted function's error: expected, and not the news
         raise
-
-
-def refuse_excess(verifier: Verifier, coming: int = 0) -> None:
-    """The one "longer than its descriptor" rule: bytes past the size a
-    descriptor promised (hashed already, or `coming`) are refused before
-    anything stores them."""
-    if verifier.expected_size is not None and verifier.size + coming > verifier.expected_size:
-        raise BlobMismatch(f"blob {verifier.expected}: the source sends more than the "
-                           f"{verifier.expected_size} bytes its descriptor says")
 
 
 class BlobStream:
@@ -105,26 +95,39 @@ class BlobStream:
         finally:
             self.close()
 
-    def _pump(self, sink, verifier: Verifier, sent: Sent) -> None:
-        refuse_excess(verifier, self.length or 0)
+    def _views(self) -> Iterator[memoryview]:
+        """The rest of the stream as views of one reused buffer."""
         buffer = memoryview(bytearray(BLOCK if self.length is None else
                                       min(BLOCK, max(self.length, 1))))
         while count := self.readinto(buffer):
-            verifier.update(buffer[:count])
-            refuse_excess(verifier)
-            sink.write(buffer[:count])
-            sent(count)
+            yield buffer[:count]
+
+    def _pump(self, sink, verifier: Verifier, sent: Sent) -> None:
+        verifier.refuse_beyond(verifier.size + (self.length or 0))
+        copy_verified(self._views(), _Reporting(sink, sent), verifier)
 
     async def pump_into(self, sink, verifier: Verifier, sent: Sent) -> None:
         """Hash and write the rest of the stream into `sink` in one I/O thread.
         What was written is always what was hashed: a prefix to resume from.
-        `sent` hears of every piece, in the event loop."""
+        Bytes past the verifier's expected size raise OciError(SIZE_INVALID)
+        before they are written. `sent` hears of every piece, in the event loop."""
         loop = asyncio.get_running_loop()
         try:
             await until_done(self._pump, sink, verifier,
                              lambda count: loop.call_soon_threadsafe(sent, count), abort=self.abort)
         finally:
             self.close()
+
+
+class _Reporting:
+    """A sink that tells `sent` how much it wrote."""
+
+    def __init__(self, sink, sent: Sent):
+        self.sink, self.sent = sink, sent
+
+    def write(self, data) -> None:
+        self.sink.write(data)
+        self.sent(len(data))
 
 
 class FileStream(BlobStream):

@@ -105,13 +105,14 @@ class FilesystemDriver(StorageDriver):
     def local_path(self, key: str) -> str | None:
         return self._path(key)
 
-    async def get_content(self, key: str) -> bytes:
-        path = self._path(key)
+    def _open_existing(self, key: str):
         try:
-            file = open(path, "rb")
+            return open(self._path(key), "rb")
         except (*_MISSING, IsADirectoryError):
             raise PathNotFound(key) from None
-        with file:
+
+    async def get_content(self, key: str) -> bytes:
+        with self._open_existing(key) as file:
             if os.fstat(file.fileno()).st_size <= INLINE_READ_LIMIT:
                 return file.read()
             return await asyncio.to_thread(file.read)
@@ -123,12 +124,7 @@ class FilesystemDriver(StorageDriver):
 
     async def read_stream(self, key: str, offset: int = 0, length: int | None = None,
                           chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
-        path = self._path(key)
-        try:
-            file = open(path, "rb")
-        except (*_MISSING, IsADirectoryError):
-            raise PathNotFound(key) from None
-        with file:
+        with self._open_existing(key) as file:
             file.seek(offset)
             remaining = length
             while remaining is None or remaining > 0:

@@ -5,11 +5,9 @@ type they declare.
 """
 from __future__ import annotations
 
-import hashlib
-
 from aiohttp import web
 
-from ocispec.digest import Digest
+from ocispec.digest import Digest, verify_bytes
 from ocispec.errors import ErrorCode, OciError
 from ocispec.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
 
@@ -75,14 +73,7 @@ async def put_manifest(request: web.Request) -> web.Response:
     name = repo_name(request)
     ref = reference(request, ErrorCode.MANIFEST_INVALID)
     raw = await _read_body(request)
-    if isinstance(ref, Digest):
-        actual = hashlib.new(ref.algorithm, raw).hexdigest()
-        if actual != ref.encoded:
-            raise OciError(ErrorCode.DIGEST_INVALID, "manifest does not match the digest in the URL",
-                           {"digest": str(ref)})
-        digest = ref
-    else:
-        digest = Digest.of_bytes(raw)
+    digest = verify_bytes(raw, ref) if isinstance(ref, Digest) else Digest.of_bytes(raw)
     manifest = _parse(raw, request.headers.get("Content-Type"), digest)
     await store_of(request).manifests.put(name, manifest, None if isinstance(ref, Digest) else ref)
     headers = {**API_VERSION_HEADER, "Location": manifest_location(request, name, digest),

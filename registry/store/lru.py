@@ -1,6 +1,8 @@
-"""One byte-bounded LRU for what the registry keeps in memory by digest
-(small blobs, parsed manifests): content addressed by digest never changes,
-so a cached value is never stale, and the bound is on the bytes it holds."""
+"""One byte-bounded LRU for what the registry keeps in memory: by digest
+(small blobs, parsed manifests: content addressed by digest never changes,
+so a cached value is never stale), and the running hashes of uploads by
+(upload, offset). The bound is on the bytes it holds, or on the count when
+every value counts as one."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -23,6 +25,13 @@ class ByteLRU(Generic[K, V]):
         value = self._entries.get(key)
         if value is not None:
             self._entries.move_to_end(key)
+        return value
+
+    def take(self, key: K) -> V | None:
+        """Remove and return the value: for entries that serve once."""
+        value = self._entries.pop(key, None)
+        if value is not None:
+            self._bytes -= self._size_of(value)
         return value
 
     def put(self, key: K, value: V) -> None:

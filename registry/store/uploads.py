@@ -9,26 +9,23 @@ by a rename into the blob store.
 """
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import re
 import time
 import uuid
-from collections import OrderedDict
 from typing import AsyncIterator
 
-from ocispec.digest import Digest
+from ocispec.digest import Digest, HashState, Verifier
 from ocispec.errors import ErrorCode, OciError
+from ocispec.verified import copy_verified_async
 from storage_backends.base import PathNotFound, StorageDriver
 
 from .. import paths
 from .blobs import BlobStore
+from .lru import ByteLRU
 from .upload_locks import UploadLocks
 
 UPLOAD_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_HASH_CACHE_LIMIT = 1024
-PUMP_BATCH = 4 << 20
-INLINE_HASH_LIMIT = 64 * 1024
+_HASH_CACHE_LIMIT = 1024  # running hashes kept
 
 
 def check_upload_id(upload_id: str) -> str:
@@ -38,87 +35,19 @@ def check_upload_id(upload_id: str) -> str:
     return upload_id
 
 
-async def _pump(chunks: AsyncIterator[bytes], writer, hasher) -> int:
-    """Copy a stream into a writer and a hash, in batches of about PUMP_BATCH.
-
-    A batch is a list of the received chunks, not a joined copy: every copy
-    of an upload's bytes costs CPU. Each batch is hashed in a thread while
-    the writer stores it, so hashing, disk writes and receiving the next
-    bytes overlap instead of taking turns."""
-    received, batch, batched = 0, [], 0
-    async for chunk in chunks:
-        batch.append(chunk)
-        batched += len(chunk)
-        if batched >= PUMP_BATCH:
-            await _store_batch(batch, batched, writer, hasher)
-            received, batch, batched = received + batched, [], 0
-    if batch:
-        await _store_batch(batch, batched, writer, hasher)
-    return received + batched
-
-
-def _hash_all(hasher, batch: list[bytes]) -> None:
-    for chunk in batch:
-        hasher.update(chunk)
-
-
-async def _write_all(writer, batch: list[bytes]) -> None:
-    for chunk in batch:
-        await writer.write(chunk)
-
-
-async def _store_batch(batch: list[bytes], size: int, writer, hasher) -> None:
-    if size < INLINE_HASH_LIMIT:  # a thread hop costs more than hashing a few KiB
-        _hash_all(hasher, batch)
-        await _write_all(writer, batch)
-    else:
-        await asyncio.gather(asyncio.to_thread(_hash_all, hasher, batch), _write_all(writer, batch))
-
-
 def chunk_out_of_range(message: str) -> OciError:
     """A chunk that does not continue the upload: 416, as the spec requires.
     The spec's table names no code for it; BLOB_UPLOAD_INVALID is nearest."""
     return OciError(ErrorCode.BLOB_UPLOAD_INVALID, message, status=416)
 
 
-def _check_digest(hasher, digest: Digest) -> None:
-    if hasher.hexdigest() != digest.encoded:
-        raise OciError(ErrorCode.DIGEST_INVALID,
-                       f"content digest {hasher.name}:{hasher.hexdigest()} does not match {digest}",
-                       {"digest": str(digest)})
-
-
-class _Discard:
-    """A writer for bytes the store already has: they are only verified."""
-
-    async def write(self, chunk: bytes) -> None:
-        pass
-
-    async def cancel(self) -> None:
-        pass
-
-
-class HashCache:
-    """Running hashes by (upload id, offset, algorithm); small LRU."""
-
-    def __init__(self, limit: int = _HASH_CACHE_LIMIT):
-        self.limit = limit
-        self._entries: OrderedDict[tuple[str, int, str], "hashlib._Hash"] = OrderedDict()
-
-    def take(self, upload_id: str, offset: int, algorithm: str):
-        return self._entries.pop((upload_id, offset, algorithm), None)
-
-    def keep(self, upload_id: str, offset: int, hasher) -> None:
-        self._entries[(upload_id, offset, hasher.name)] = hasher
-        while len(self._entries) > self.limit:
-            self._entries.popitem(last=False)
-
-
 class UploadStore:
     def __init__(self, driver: StorageDriver, blobs: BlobStore):
         self.driver = driver
         self.blobs = blobs
-        self.hashes = HashCache()
+        # (upload id, offset, algorithm) -> the hash of the upload's first offset bytes
+        self.hashes: ByteLRU[tuple[str, int, str], HashState] = ByteLRU(
+            _HASH_CACHE_LIMIT, 1, lambda state: 1)
         self.locks = UploadLocks()
 
     async def start(self, name: str) -> str:
@@ -148,17 +77,16 @@ class UploadStore:
         holds is only hashed (a re-push costs no disk writes)."""
         key = paths.upload_data(name, str(uuid.uuid4()))
         stored = await self.blobs.global_size(digest, fresh=True) is not None
-        writer = _Discard() if stored else await self.driver.writer(key)
-        hasher = hashlib.new(digest.algorithm)
+        writer = None if stored else await self.driver.writer(key)
+        verifier = Verifier(digest, length)
         try:
-            received = await _pump(chunks, writer, hasher)
-            if length is not None and received != length:
-                raise OciError(ErrorCode.SIZE_INVALID, f"received {received} bytes, expected {length}")
-            _check_digest(hasher, digest)
+            await copy_verified_async(chunks, writer, verifier)
+            verifier.verify()
         except BaseException:
-            await writer.cancel()
+            if writer is not None:
+                await writer.cancel()
             raise
-        if not stored:
+        if writer is not None:
             await writer.commit()
             await self.blobs.adopt(key, digest)
         await self.blobs.link(name, digest)
@@ -179,18 +107,18 @@ class UploadStore:
         offset = await self.offset(name, upload_id)
         if start is not None and start != offset:
             raise chunk_out_of_range(f"chunk starts at {start}, upload is at {offset}")
-        hasher = await self._hasher(name, upload_id, offset, "sha256")
+        verifier = await self._verifier(name, upload_id, offset,
+                                        size=None if length is None else offset + length)
         writer = await self.driver.writer(paths.upload_data(name, upload_id), append=True)
         try:
-            received = await _pump(chunks, writer, hasher)
-            if length is not None and received != length:
-                raise OciError(ErrorCode.SIZE_INVALID, f"received {received} bytes, expected {length}")
+            await copy_verified_async(chunks, writer, verifier)
+            verifier.verify()  # the size only: the digest comes with the last request
         except BaseException:
             await writer.cancel()
             raise
         await writer.commit()
-        self.hashes.keep(upload_id, offset + received, hasher)
-        return offset + received
+        self.hashes.put((upload_id, verifier.size, "sha256"), verifier.save())
+        return verifier.size
 
     async def finish(self, name: str, upload_id: str, digest: Digest) -> None:
         """Verify the whole upload against `digest`, then publish and link it.
@@ -202,9 +130,9 @@ class UploadStore:
 
     async def _finish(self, name: str, upload_id: str, digest: Digest) -> None:
         size = await self.offset(name, upload_id)
-        hasher = await self._hasher(name, upload_id, size, digest.algorithm)
+        verifier = await self._verifier(name, upload_id, size, expected=digest)
         try:
-            _check_digest(hasher, digest)
+            verifier.verify()
         except OciError:
             await self._remove(name, upload_id)  # a failed session is not resumable
             raise
@@ -225,13 +153,16 @@ class UploadStore:
         except PathNotFound:
             pass
 
-    async def _hasher(self, name: str, upload_id: str, offset: int, algorithm: str):
-        cached = self.hashes.take(upload_id, offset, algorithm)
+    async def _verifier(self, name: str, upload_id: str, offset: int,
+                        expected: Digest | None = None, size: int | None = None) -> Verifier:
+        """A Verifier that has seen the upload's first `offset` bytes: from the
+        cache, else by hashing them again (another process took the last chunk)."""
+        algorithm = expected.algorithm if expected else "sha256"
+        cached = self.hashes.take((upload_id, offset, algorithm))
         if cached is not None:
-            return cached
-        hasher = hashlib.new(algorithm)
+            return Verifier.resume(cached, expected, size)
+        verifier = Verifier(expected, size, algorithm)
         if offset:
             stream = self.driver.read_stream(paths.upload_data(name, upload_id), 0, offset)
-            async for chunk in stream:
-                hasher.update(chunk)
-        return hasher
+            await copy_verified_async(stream, None, verifier)
+        return verifier

@@ -161,9 +161,9 @@ def test_the_other_instructions():
         "MAINTAINER Jane <jane@example.com>\n")
     assert expose.ports == ("80/udp", "443")
     assert volume.paths == ("/data",) and volumes.paths == ("/var/log", "/var/db")
-    assert (user.user, workdir.path, signal.signal) == ("patrick:staff", "/path/to/workdir", "SIGKILL")
+    assert (user.value, workdir.value, signal.value) == ("patrick:staff", "/path/to/workdir", "SIGKILL")
     assert shell.args == ("powershell", "-command")
-    assert maintainer.name == "Jane <jane@example.com>"
+    assert maintainer.value == "Jane <jane@example.com>"
 
 
 def test_onbuild_records_the_expression_and_parses_the_trigger():

@@ -65,7 +65,7 @@ def stage_scope(text, build_args=None, image_env=()):
 def test_the_reference_substitution_example():
     _, (env, workdir, add, copy) = stage_scope(
         "FROM busybox\nENV FOO=/bar\nWORKDIR ${FOO}\nADD . $FOO\nCOPY \\$FOO /quux\n")
-    assert workdir.path == "/bar"
+    assert workdir.value == "/bar"
     assert (add.sources, add.dest) == ((".",), "/bar")
     assert (copy.sources, copy.dest) == (("$FOO",), "/quux")
 
@@ -86,7 +86,7 @@ def test_env_and_label_values_lose_their_quotes():
 def test_an_arg_is_visible_only_after_its_declaration():
     text = "FROM busybox\nUSER ${username:-some_user}\nARG username\nUSER $username\n"
     _, (first, _, second) = stage_scope(text, {"username": "what_user"})
-    assert (first.user, second.user) == ("some_user", "what_user")
+    assert (first.value, second.value) == ("some_user", "what_user")
 
 
 def test_env_overrides_arg():

@@ -101,6 +101,13 @@ def test_error_body_round_trip():
     assert err.code is ErrorCode.BLOB_UNKNOWN and err.detail == {"digest": "x"}
 
 
+def test_error_code_outside_the_table_is_unknown_with_its_words_kept():
+    body = json.dumps({"errors": [{"code": "RANGE_INVALID"}, {"code": "X", "message": "why"}]}).encode()
+    first, second = parse_error_body(body, 416)
+    assert (first.code, first.message, first.status) == (ErrorCode.UNKNOWN, "RANGE_INVALID", 416)
+    assert (second.code, second.message) == (ErrorCode.UNKNOWN, "why")
+
+
 @pytest.mark.parametrize("text", ["name\n", f"sha256:{HEX}\n"])
 def test_trailing_newline_is_not_valid(text):
     assert not is_valid_name(text) and not Digest.is_valid(text)

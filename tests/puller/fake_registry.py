@@ -29,6 +29,7 @@ class Behaviour:
     busy_first: int = 0  # answer this many requests with busy_status first
     busy_status: int = 503
     corrupt_blobs: bool = False  # flip bytes of every blob served
+    overlong_blobs: int = 0  # send this many bytes more than every blob has
     garbage_manifest: bytes | None = None  # serve this instead of any manifest
     redirect_blobs_to: str | None = None  # base URL that blob GETs are redirected to
     bearer_token: str | None = None  # require `Authorization: Bearer <this>`
@@ -108,6 +109,7 @@ class FakeRegistry:
         data = self.layout.read_blob(digest)
         if behaviour.corrupt_blobs:
             data = bytes(b ^ 0xFF for b in data)
+        data += b"\0" * behaviour.overlong_blobs
         range_header = request.headers.get("Range", "")
         start = int(range_header[6:].split("-")[0]) if range_header.startswith("bytes=") else 0
         response = web.StreamResponse(status=206 if start else 200,

@@ -77,6 +77,29 @@ def test_corrupt_blobs_are_never_stored(source, pyreg, root):
     assert layout.resolve(f"{host}/r/img:latest").digest == source.resolve("latest").digest
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_blob_longer_than_its_descriptor_is_refused(source, pyreg, root, chunked):
+    """Refused before the excess is stored, announced (Content-Length) or
+    not (chunked): no blob, and nothing that spoils the next pull."""
+    with serve(source, Behaviour(overlong_blobs=10, chunked_blobs=chunked)) as host:
+        result = pyreg("pull", f"{host}/r/img:latest")
+    assert result.code == 1 and "longer than the" in result.err, result.err
+    layout = LocalStore(root).layout
+    assert layout.index() == [] and list(layout.blob_digests()) == []
+    with serve(source) as host:
+        assert pyreg("pull", "-q", f"{host}/r/img:latest").code == 0
+    assert layout.resolve(f"{host}/r/img:latest").digest == source.resolve("latest").digest
+
+
+def test_copy_of_a_blob_longer_than_its_descriptor_never_reaches_the_destination(
+        source, pyreg, distribution):
+    target = distribution.split("//")[1]
+    with serve(source, Behaviour(overlong_blobs=1)) as host:
+        result = pyreg("copy", f"{host}/r/img:latest", f"{target}/x/long:1")
+    assert result.code == 1 and "longer than the" in result.err, result.err
+    assert pyreg("inspect", "--remote", f"{target}/x/long:1").code == 1
+
+
 def test_bearer_token_flow_with_credentials(source, pyreg, root):
     behaviour = Behaviour(bearer_token="sekrit", token_credentials=("alice", "pw"))
     with serve(source, behaviour) as host:

@@ -1,4 +1,4 @@
-"""The one byte-bounded LRU behind the small-blob and manifest caches."""
+"""The one byte-bounded LRU behind the small-blob, manifest and upload hash caches."""
 from registry.store.lru import ByteLRU
 
 
@@ -17,3 +17,12 @@ def test_refuses_what_is_larger_than_an_entry_may_be_and_keeps_the_first_value()
     cache.put("k", b"one")
     cache.put("k", b"two")
     assert cache.get("big") is None and cache.get("k") == b"one"
+
+
+def test_take_serves_once_and_frees_its_bytes():
+    cache: ByteLRU[str, bytes] = ByteLRU(limit=8, largest=8, size_of=len)
+    cache.put("a", b"aaaa")
+    cache.put("b", b"bbbb")
+    assert cache.take("a") == b"aaaa" and cache.take("a") is None
+    cache.put("c", b"cccc")            # fits in the bytes "a" gave back: "b" stays
+    assert cache.get("b") == b"bbbb" and cache.get("c") == b"cccc"

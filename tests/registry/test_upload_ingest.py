@@ -48,3 +48,31 @@ async def test_empty_bodies_end_every_time(client):
         url = f"/v2/empty/r{attempt}/blobs/uploads/?digest={EMPTY_DIGEST}"
         response = await asyncio.wait_for(client.post(url, data=b""), timeout=10)
         assert response.status == 201
+
+
+async def test_upload_whose_running_hash_is_not_cached_is_hashed_again(client):
+    """The hash of an upload is cached by (upload, offset); a worker without
+    it (another process took the last chunk) rehashes the stored bytes, and
+    the digest still decides."""
+    from registry.keys import STORE
+    uploads = client.app[STORE].uploads
+    cut = 5 * (1 << 20) + 1
+    locations = []
+    for _ in range(2):
+        start = await client.post("/v2/big/repo/blobs/uploads/")
+        patched = await client.patch(start.headers["Location"], data=BIG[:cut],
+                                     headers={"Content-Range": f"0-{cut - 1}"})
+        assert patched.status == 202
+        locations.append(patched.headers["Location"])
+        upload_id = patched.headers["Location"].rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+        assert uploads.hashes.get((upload_id, cut, "sha256")).size == cut  # the cache was filled
+    uploads.hashes = type(uploads.hashes)(1024, 1, lambda state: 1)  # this process forgets
+    wrong = await client.put(f"{locations[0]}?digest=sha256:{'0' * 64}")
+    assert wrong.status == 400 and (await wrong.json())["errors"][0]["code"] == "DIGEST_INVALID"
+    rest = await client.patch(locations[1], data=BIG[cut:],
+                              headers={"Content-Range": f"{cut}-{len(BIG) - 1}"})
+    assert rest.status == 202
+    uploads.hashes = type(uploads.hashes)(1024, 1, lambda state: 1)
+    done = await client.put(f"{rest.headers['Location']}?digest={BIG_DIGEST}")
+    assert done.status == 201
+    assert await (await client.get(f"/v2/big/repo/blobs/{BIG_DIGEST}")).read() == BIG
