@@ -83,6 +83,24 @@ def test_corrupt_gzip_is_a_clear_error(tmp_path):
     assert_no_snapshot(tmp_path)
 
 
+def test_a_truncated_layer_is_ocispecs_failure_with_the_runtimes_exit_code(tmp_path):
+    """The runtime's LayerFormatError is ocispec's (one decompression, one
+    failure) and a RuntimeFailure, so `pyreg run` ends with 125."""
+    from ocispec import uncompressed
+    from runtime.errors import EXIT_SETUP_FAILED, RuntimeFailure
+    root = tmp_path / "store"
+    from ocispec.layout import OciLayout
+    layout = OciLayout(root / "images").init()
+    tar = LayerBuilder().file("x", os.urandom(200_000)).tar_bytes()
+    blob = compress(tar, mt.OCI_LAYER_GZIP)[:-5000]
+    layer = Layer(Descriptor(mt.OCI_LAYER_GZIP, layout.write_blob(blob), len(blob)), Digest.of_bytes(tar))
+    with pytest.raises(LayerFormatError, match="is corrupt: the gzip stream is truncated") as caught:
+        ensure_snapshot(root, layer)
+    assert isinstance(caught.value, uncompressed.LayerFormatError)
+    assert isinstance(caught.value, RuntimeFailure) and caught.value.exit_code == EXIT_SETUP_FAILED
+    assert_no_snapshot(tmp_path)
+
+
 def test_metadata_is_kept(tmp_path):
     builder = (LayerBuilder().dir("d", mode=0o750, uid=12, gid=34)
                .file("d/setuid", "x", mode=0o4755, uid=5, gid=6)
