@@ -19,9 +19,10 @@ podman, which read `<root>/images`, never see it:
 
 `created` is kept so that a cached rebuild writes the same history and config
 as the first build, hence the same image digest. A record's layer blob lives
-in the layout's blobs/; a record whose blob is gone (collected) reads as a
-miss, and the store's garbage collection can keep cached blobs by reading
-`referenced_blobs()`'s answer from these files.
+in the layout's blobs/; a record whose blob is gone reads as a miss. The
+store's garbage collection (`pyreg rmi`) keeps every blob a record names:
+puller.store reads these files itself (build_cache_blobs), so the format
+above is a contract between the two packages.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from typing import Iterable, Mapping
 from ocispec.digest import Digest
 from ocispec.errors import OciError
 from ocispec.layout import OciLayout, write_atomic
+from puller.store import build_cache_blobs, build_cache_steps
 
 from . import instructions as ins
 from .context import SourceTree
@@ -102,7 +104,8 @@ class CacheRecord:
 
 class BuildCache:
     def __init__(self, store_root: str | Path):
-        self.root = Path(store_root) / "build-cache" / "steps"
+        self.store_root = Path(store_root)
+        self.root = build_cache_steps(store_root)
 
     def _path(self, key: str) -> Path:
         encoded = Digest.parse(key).encoded
@@ -127,14 +130,7 @@ class BuildCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(record.to_json(), sort_keys=True).encode())
 
-    def referenced_blobs(self) -> set[str]:
-        """Every layer digest the cache names: what garbage collection keeps."""
-        found = set()
-        for path in self.root.glob("*/*.json"):
-            try:
-                layer = json.loads(path.read_bytes()).get("layer")
-            except (OSError, ValueError):
-                continue
-            if isinstance(layer, dict) and isinstance(layer.get("digest"), str):
-                found.add(layer["digest"])
-        return found
+    def referenced_blobs(self) -> set[Digest]:
+        """Every layer digest the cache names: what the store's garbage
+        collection keeps (puller.store reads the records itself)."""
+        return build_cache_blobs(self.store_root)

@@ -6,6 +6,11 @@ find an image's manifest, config and layers, and `pyreg run` must start fast.
 index.json names every image by its full normalized reference
 (`docker.io/library/busybox:latest`) in the `org.opencontainers.image.ref.name`
 annotation, so `skopeo copy oci:<root>/images:<ref> ...` reads it directly.
+
+Beside the layout, `<root>/build-cache/steps/` holds `pyreg build`'s layer
+cache (builder/cache.py documents its records); garbage collection keeps
+every layer those records name, reading them here, since the client cannot
+import the builder.
 """
 from __future__ import annotations
 
@@ -30,6 +35,23 @@ _MACHINE_TO_ARCH = {"x86_64": ("amd64", ""), "amd64": ("amd64", ""), "aarch64": 
                     "arm64": ("arm64", "v8"), "armv7l": ("arm", "v7"), "armv6l": ("arm", "v6"),
                     "i386": ("386", ""), "i686": ("386", ""), "ppc64le": ("ppc64le", ""),
                     "s390x": ("s390x", ""), "riscv64": ("riscv64", "")}
+
+
+def build_cache_steps(root: str | Path) -> Path:
+    """Where `pyreg build` keeps its step records: `<2 hex>/<64 hex>.json`."""
+    return Path(root) / "build-cache" / "steps"
+
+
+def build_cache_blobs(root: str | Path) -> set[Digest]:
+    """The layer digests the build cache names (each record's
+    `layer.digest`); a record that cannot be read names nothing."""
+    found = set()
+    for path in build_cache_steps(root).glob("*/*.json"):
+        try:
+            found.add(Digest.parse(json.loads(path.read_bytes())["layer"]["digest"]))
+        except (OSError, ValueError, KeyError, TypeError, OciError):
+            continue  # no layer (null), or not a record
+    return found
 
 
 def host_platform_value() -> Platform:
@@ -201,7 +223,7 @@ class LocalStore:
             return entry.name, self._collect(kept)
 
     def _collect(self, roots: list[Descriptor]) -> int:
-        reachable = self._reachable(roots)
+        reachable = self._reachable(roots) | build_cache_blobs(self.root)
         deleted = 0
         for digest in list(self.layout.blob_digests()):
             if digest not in reachable:

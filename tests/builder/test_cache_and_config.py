@@ -70,7 +70,7 @@ def test_the_cache_index_round_trip_and_misses(tmp_path):
     assert cache.get(with_layer.key, layout) == with_layer
     assert cache.get(without.key, layout) == without
     assert cache.get(step_key("p", instruction("RUN b")), layout) is None
-    assert cache.referenced_blobs() == {str(blob)}
+    assert cache.referenced_blobs() == {blob}
     assert (tmp_path / "build-cache" / "steps" / with_layer.key[7:9] / f"{with_layer.key[7:]}.json").is_file()
     layout.blob_path(blob).unlink()                                   # collected: the record reads as a miss
     assert cache.get(with_layer.key, layout) is None

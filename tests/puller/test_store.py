@@ -62,6 +62,28 @@ def test_rmi_collects_only_unreferenced_blobs(tmp_path, pyreg, root):
     assert missing.code == 1 and "not found" in missing.err
 
 
+def test_rmi_keeps_the_layers_the_build_cache_names(tmp_path, pyreg, root):
+    """`pyreg build`'s step records (builder/cache.py's format) keep their
+    layers through garbage collection; a record without a layer, or one
+    that is not JSON, keeps nothing."""
+    layout = OciLayout(tmp_path / "src")
+    image = write_image(layout, [1000, 2000], ref_name="one")
+    assert pyreg("load", "-i", str(tmp_path / "src")).code == 0
+    store = LocalStore(root)
+    manifest = store.read_manifest(store.find("localhost/src:one").descriptor)
+    cached, dropped = manifest.layers
+    steps = root / "build-cache" / "steps" / "ab"
+    steps.mkdir(parents=True)
+    (steps / ("ab" + "1" * 62 + ".json")).write_text(json.dumps(
+        {"key": "sha256:ab" + "1" * 62, "created": "2023-01-01T00:00:00Z", "layer": cached.to_json()}))
+    (steps / ("ab" + "2" * 62 + ".json")).write_text(json.dumps(
+        {"key": "sha256:ab" + "2" * 62, "created": "2023-01-01T00:00:00Z", "layer": None}))
+    (steps / ("ab" + "3" * 62 + ".json")).write_text("{not json")
+    assert pyreg("rmi", "localhost/src:one").code == 0
+    assert set(store.layout.blob_digests()) == {cached.digest}
+    assert image.digest not in set(store.layout.blob_digests()) and dropped.digest != cached.digest
+
+
 def test_two_pulls_at_once_share_the_store(tmp_path, root):
     source = OciLayout(tmp_path / "served")
     write_image(source, [4_000_000, 3_000_000], ref_name="latest")
