@@ -71,6 +71,10 @@ def open_unchanged(full: str, dev: int, ino: int, size: int) -> int:
     return fd
 
 
+def _stat_key(entry: Entry) -> tuple:
+    return (entry.dev, entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns)
+
+
 def join(parent: str, name: str) -> str:
     return f"{parent}/{name}" if parent else name
 
@@ -81,16 +85,19 @@ class SourceTree:
         self.root = os.path.abspath(root)
         self.ignore = ignore
         self.hash_cache = hash_cache if hash_cache is not None else {}
+        self.top = self._top()
+        self._listings: dict[str, list[Entry]] = {}
+        self._by_name: dict[str, dict[str, Entry]] = {}
+        self._digests: dict[str, str] = {}
+
+    def _top(self) -> Entry:
         try:
             info = os.stat(self.root)
         except OSError as err:
             raise BuildError(f"cannot read {self.root}: {err.strerror}") from None
         if not stat.S_ISDIR(info.st_mode):
             raise BuildError(f"{self.root} is not a directory")
-        self.top = Entry.from_stat("", info)
-        self._listings: dict[str, list[Entry]] = {}
-        self._by_name: dict[str, dict[str, Entry]] = {}
-        self._digests: dict[str, str] = {}
+        return Entry.from_stat("", info)
 
     # listing
 
@@ -173,16 +180,22 @@ class SourceTree:
 
     def digest(self, entry: Entry) -> str:
         """`sha256:<hex>` of a regular file's content, hashed once."""
-        known = self._digests.get(entry.path)
-        if known is None:
-            key = (entry.dev, entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns)
-            known = self.hash_cache.get(key) or self._hash(entry)
-            self.hash_cache[key] = self._digests[entry.path] = known
-        return known
+        return self.known_digest(entry) or self.learn_digest(entry, self._hash(entry))
 
     def known_digest(self, entry: Entry) -> str | None:
-        """The digest if this build already computed it, else None."""
-        return self._digests.get(entry.path)
+        """The digest if this build computed it or the hash cache knows the
+        file as it is now; None when only reading it can tell."""
+        known = self._digests.get(entry.path)
+        if known is None:
+            known = self.hash_cache.get(_stat_key(entry))
+            if known is not None:
+                self._digests[entry.path] = known
+        return known
+
+    def learn_digest(self, entry: Entry, digest: str) -> str:
+        """Record a digest computed while the file streamed somewhere else."""
+        self.hash_cache[_stat_key(entry)] = self._digests[entry.path] = digest
+        return digest
 
     def _hash(self, entry: Entry) -> str:
         verifier = Verifier()

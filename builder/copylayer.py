@@ -1,7 +1,9 @@
 """A COPY or ADD step's layer, written straight from the source tree: each
-file is read once, into the tar, with no staging copy. A file whose digest
-went into the step's cache key is hashed again as it streams, and a mismatch
-(the file changed since) fails the step rather than caching a wrong layer.
+file is read once, into the tar, with no staging copy, and hashed as it
+streams. A file whose digest is already known (it went into the step's cache
+key) must match it, or the step fails (the file changed since) rather than
+cache a wrong layer; a file not hashed yet gets its digest from this pass,
+so a cold build reads and hashes the context once.
 ADD's local archives are unpacked member by member into the same stream.
 """
 from __future__ import annotations
@@ -48,13 +50,15 @@ def _copy_entry(tree: SourceTree, item: CopyItem, name: str, stream: LayerStream
         return
     header.size = entry.size
     expected = tree.known_digest(entry)
-    check = Verifier(Digest.parse(expected)) if expected else None
+    check = Verifier(Digest.parse(expected)) if expected else Verifier()
     fd = tree.open(entry)
     try:
         stream.add(header, lambda size: os.read(fd, size), check)
     finally:
         os.close(fd)
-    if check is not None and not check.matches():
+    if expected is None:
+        tree.learn_digest(entry, str(check.digest()))   # read once, hashed once
+    elif not check.matches():
         raise BuildError(f"{os.path.join(tree.root, entry.path)} changed while the build was reading it")
 
 

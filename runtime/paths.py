@@ -9,6 +9,8 @@
     │   ├── <diff_id hex>/               one layer, extracted and verified
     │   ├── <algorithm>-<hex>/           the same, for a diff_id not in sha256
     │   ├── .tmp-<hex12>-<random>/       a layer being extracted (renamed when whole)
+    │   ├── .mounts-<random>/            a `pyreg build` RUN step's mountpoints, its
+    │   │                                top lower layer (removed with the step)
     │   └── image-cache.json             name typed -> reference, run config, snapshots
     ├── containers/
     │   ├── .lock                        held while a name is claimed
@@ -58,6 +60,11 @@ def snapshot(root: str, diff_id) -> str:
     """diff_id: an ocispec Digest."""
     name = diff_id.encoded if diff_id.algorithm == "sha256" else f"{diff_id.algorithm}-{diff_id.encoded}"
     return os.path.join(root, "snapshots", name)
+
+
+def step_mountpoints(root: str, token: str) -> str:
+    """Beside the snapshots: overlayfs takes its lower layers from one parent."""
+    return os.path.join(root, "snapshots", f".mounts-{token}")
 
 
 def image_cache(root: str) -> str:

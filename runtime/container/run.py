@@ -13,7 +13,7 @@ import _signal  # not signal: its IntEnums cost a millisecond at import
 from .. import fastjson, paths
 from ..errors import exit_code_of
 from ..fs.rootfs import plan_rootfs, prepare_rootfs, read_image_file, seed_upper
-from ..image.cache import find_image
+from ..image.cache import ResolvedImage, find_image
 from ..inside import signals
 from ..inside.process import Stdio
 from ..record import REQUIRED, Record
@@ -32,6 +32,10 @@ class HostOptions(Record):
         "log_max_size": None, "log_max_files": None,  # the kept output's; None: logfile's defaults
         "copy_rootfs": False,  # PYREG_ROOTFS=copy: a flattened copy even where overlayfs works
         "pull": None,  # called when the local store lacks the image; None: fail
+        # False (a build's RUN step): /etc/hosts, hostname and resolv.conf are
+        # bind-mounted, never written into the upper layer, which then holds
+        # the command's own changes only
+        "seed_etc": True,
     }
 
 
@@ -58,13 +62,13 @@ def etc_contents(hostname: str, network: str) -> dict[str, str]:
     return {"/etc/hosts": hosts, "/etc/hostname": hostname + "\n", "/etc/resolv.conf": resolv}
 
 
-def etc_files(directory: str, plan, hostname: str, network: str) -> dict[str, str]:
+def etc_files(directory: str, plan, hostname: str, network: str, seed: bool = True) -> dict[str, str]:
     """Put the /etc files in place: into the overlay's upper layer when it
-    can take them (no mount to make, and none to tear down); else into the
-    container's directory, returning container path -> host file for the
-    spec to bind-mount."""
+    can take them and `seed` allows (no mount to make, and none to tear
+    down); else into the container's directory, returning container path ->
+    host file for the spec to bind-mount."""
     files = etc_contents(hostname, network)
-    if seed_upper(plan, files):
+    if seed and seed_upper(plan, files):
         return {}
     out = {}
     for path, text in files.items():
@@ -77,7 +81,13 @@ def etc_files(directory: str, plan, hostname: str, network: str) -> dict[str, st
 
 def prepare(root: str, image_name: str, options: RunOptions, runtime: Runtime,
             host: HostOptions = HostOptions()) -> Prepared:
-    image = find_image(root, image_name, host.pull)
+    return prepare_image(root, find_image(root, image_name, host.pull), options, runtime, host)
+
+
+def prepare_image(root: str, image: ResolvedImage, options: RunOptions, runtime: Runtime,
+                  host: HostOptions = HostOptions()) -> Prepared:
+    """prepare() for an image already resolved to its snapshots: what
+    `pyreg build` runs a RUN step on (a stage's layers, not a stored image)."""
     store = ContainerStore(root)
     container = store.create(image.reference, [], host.name, auto_remove=host.auto_remove,
                              detached=host.detached, runtime=runtime.name,
@@ -86,7 +96,7 @@ def prepare(root: str, image_name: str, options: RunOptions, runtime: Runtime,
         plan = plan_rootfs(store.path(container.id), image.snapshots, throwaway=host.auto_remove,
                            copy=host.copy_rootfs)
         prepare_rootfs(plan)
-        spec = _write_spec(root, container.id, image, plan, options)
+        spec = _write_spec(root, container.id, image, plan, options, host.seed_etc)
         confinement = runtime.prepare(root, container, spec)
         container.command, container.rootfs = spec["process"]["args"], plan.to_json()
         if not host.auto_remove:
@@ -97,13 +107,13 @@ def prepare(root: str, image_name: str, options: RunOptions, runtime: Runtime,
     return Prepared(store, container, spec, plan, runtime, confinement)
 
 
-def _write_spec(root: str, container_id: str, image, plan, options: RunOptions) -> dict:
+def _write_spec(root: str, container_id: str, image, plan, options: RunOptions, seed_etc: bool) -> dict:
     hostname = options.hostname or container_id[:12]
     user = resolve_user(options.user or image.config.get("User") or "",
                         lambda path: read_image_file(image.snapshots, path))
     require_mapped(user.uid, user.gid, user.additional_gids, rootless=os.geteuid() != 0)
     options = options.replace(hostname=hostname, etc_files=etc_files(
-        paths.container(root, container_id), plan, hostname, options.network))
+        paths.container(root, container_id), plan, hostname, options.network, seed_etc))
     spec = build_spec(image.config, options, user)
     with open(paths.container_file(root, container_id, paths.SPEC), "w") as handle:
         handle.write(fastjson.dumps(spec))
