@@ -226,7 +226,7 @@ _RENDER = {
     ins.Entrypoint: lambda i, shell: json.dumps(i.command.argv(tuple(shell))),
     ins.Copy: lambda i, shell: " ".join([*i.sources, i.dest]) + " # buildkit",
     ins.Add: lambda i, shell: " ".join([*i.sources, i.dest]) + " # buildkit",
-    ins.Workdir: lambda i, shell: i.value + " # buildkit",
+    ins.Workdir: lambda i, shell: i.value,   # the absolute path (stage.py), as BuildKit writes it
     ins.User: lambda i, shell: i.value, ins.StopSignal: lambda i, shell: i.value,
     ins.Expose: lambda i, shell: " ".join(i.ports), ins.Volume: lambda i, shell: json.dumps(list(i.paths)),
 }

@@ -5,6 +5,8 @@ with its history entry.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from ocispec.descriptor import Platform
 from puller.errors import PullerError
 from runtime.errors import RuntimeFailure, describe
@@ -82,8 +84,10 @@ def _step(session: Session, state: StageState, raw: ins.Instruction, source: Sou
         if isinstance(instruction, (ins.Env, ins.Arg)):
             state.scope.apply(instruction)
         record = _execute(session, state, instruction, source)
-        history = created_by(instruction, state.config.shell, state.scope.visible_args())
         state.config.apply(instruction)
+        if isinstance(instruction, ins.Workdir):   # the history names where it ends up
+            instruction = dataclasses.replace(instruction, value=state.config.workdir)
+        history = created_by(instruction, state.config.shell, state.scope.visible_args())
     except STEP_FAILURES as err:
         raise _located(raw, err) from None
     layer = state.add(record)

@@ -125,7 +125,10 @@ def write_image(layout_root: str | Path, ref_name: str, layers: list[bytes],
         "architecture": "amd64", "os": "linux", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "config": config if config is not None else {"Cmd": ["sh"], "Env": ["PATH=/bin"]},
         "rootfs": {"type": "layers",
-                   "diff_ids": diff_ids or [str(Digest.of_bytes(t)) for t in layers]}}
+                   "diff_ids": diff_ids or [str(Digest.of_bytes(t)) for t in layers]},
+        # one entry per layer, as real images have (buildah refuses a base without)
+        "history": [{"created": "2023-11-14T22:13:20Z", "created_by": f"layer {index}"}
+                    for index in range(len(layers))]}
     raw_config = json.dumps(image_config).encode()
     config_descriptor = Descriptor(mt.OCI_CONFIG, layout.write_blob(raw_config), len(raw_config))
     manifest = {"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
