@@ -22,6 +22,8 @@ VENV_PYTHON = VENV / "bin" / "python"
 TEST_DEBIAN_PACKAGES = ["skopeo", "docker-registry", "podman", "runc", "crun", "umoci",
                         "busybox-static", "zstd", "uidmap", "iproute2", "docker.io", "containerd",
                         "apache2-utils", "nftables", "passt", "slirp4netns",
+                        # pyreg build's peer: the same Dockerfiles built by buildah (bench/build.py too)
+                        "buildah",
                         # the runtime's per-architecture parts: the kernel's syscall tables,
                         # and an emulator to run the aarch64 exec trampoline on x86_64
                         "linux-libc-dev", "qemu-user-static"]

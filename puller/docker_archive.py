@@ -74,7 +74,7 @@ def save_docker_archive(store: LocalStore, texts: list[str], output: str) -> int
     images: dict[str, tuple] = {}  # image id -> (manifest, config, names)
     for text in texts:
         entry = store.find(text)
-        _, manifest, config = store.resolve_image(entry.name)
+        _, manifest, config = store.resolve_image(entry.handle)
         names = images.setdefault(str(manifest.config.digest), (manifest, config, []))[2]
         names.append(entry.name)
     output_path = Path(output).absolute()

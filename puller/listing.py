@@ -29,7 +29,7 @@ def image_rows(store: LocalStore) -> list[tuple[str, str, str, str, int]]:
         repository, tag = split_name(entry.name)
         image_id, size = "", entry.descriptor.size
         with contextlib.suppress(PullerError):  # a broken image still gets its row
-            descriptor, manifest, _ = store.resolve_image(entry.name)
+            descriptor, manifest, _ = store.resolve_image(entry.handle)
             image_id = manifest.config.digest.encoded[:12]
             size = sum(b.size for b in manifest.blob_references()) + descriptor.size
         rows.append((repository, tag, image_id, str(entry.descriptor.digest), size))
@@ -38,7 +38,7 @@ def image_rows(store: LocalStore) -> list[tuple[str, str, str, str, int]]:
 
 def inspect_local(store: LocalStore, text: str) -> dict:
     entry = store.find(text)
-    descriptor, manifest, config = store.resolve_image(entry.name)
+    descriptor, manifest, config = store.resolve_image(entry.handle)
     return {"Name": entry.name, "Id": str(manifest.config.digest),
             "Digest": str(entry.descriptor.digest),
             "MediaType": entry.descriptor.media_type,

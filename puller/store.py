@@ -87,9 +87,15 @@ def pick_platform(index: Manifest, wanted: Platform) -> Descriptor:
 
 @dataclass(frozen=True)
 class ImageEntry:
-    """One named image of the store, as `pyreg images` lists it."""
+    """One image of the store, as `pyreg images` lists it: named, or kept
+    without a name (`pyreg build` without -t, as docker's dangling images)."""
     name: str
     descriptor: Descriptor
+
+    @property
+    def handle(self) -> str:
+        """What find() takes back to this very entry: its name, else its digest."""
+        return self.name or str(self.descriptor.digest)
 
 
 def normalize_ref_name(text: str) -> str:
