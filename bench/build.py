@@ -111,6 +111,26 @@ def report(results: dict[str, list[float]], rounds: int) -> None:
         print(f"  {kind}: pyreg {theirs / ours:.1f}x as fast as buildah (pyreg/buildah = {ours / theirs:.2f})")
 
 
+def measure(workdir: Path, args) -> None:
+    base_store = workdir / "base-store"
+    build_busybox_image(base_store)
+    archive = workdir / "busybox.tar"
+    subprocess.run([str(REPO / ".venv" / "bin" / "pyreg"), "--root", str(base_store), "save", "-q", "-o",
+                    str(archive), "busybox"], check=True)
+    context = make_context(workdir / "context", args.context_mb)
+    files = [path for path in context.rglob("*") if path.is_file()]
+    print(f"context: {sum(path.stat().st_size for path in files) / 1e6:.0f} MB in {len(files)} files; "
+          f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    results: dict[str, list[float]] = {name: [] for name in
+                                       ("pyreg cold", "pyreg cached", "buildah cold", "buildah cached")}
+    for index in range(args.rounds):
+        for peer, times in (("pyreg", pyreg_round(workdir, base_store, context, index)),
+                            ("buildah", buildah_round(workdir, archive, context, index, args.storage_driver))):
+            results[f"{peer} cold"].append(times[0])
+            results[f"{peer} cached"].append(times[1])
+    report(results, args.rounds)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--context-mb", type=int, default=200)
@@ -121,31 +141,12 @@ def main() -> int:
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("the build benchmark needs root (RUN steps: namespaces, overlayfs)")
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="pyreg-bench-build-", dir="/var/tmp"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    try:
-        base_store = workdir / "base-store"
-        build_busybox_image(base_store)
-        archive = workdir / "busybox.tar"
-        subprocess.run([str(REPO / ".venv" / "bin" / "pyreg"), "--root", str(base_store), "save", "-q", "-o",
-                        str(archive), "busybox"], check=True)
-        context = make_context(workdir / "context", args.context_mb)
-        size = sum(p.stat().st_size for p in context.rglob("*") if p.is_file())
-        print(f"context: {size / 1e6:.0f} MB in {sum(1 for p in context.rglob('*') if p.is_file())} files; "
-              f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        results: dict[str, list[float]] = {name: [] for name in
-                                           ("pyreg cold", "pyreg cached", "buildah cold", "buildah cached")}
-        for index in range(args.rounds):
-            cold, cached = pyreg_round(workdir, base_store, context, index)
-            results["pyreg cold"].append(cold)
-            results["pyreg cached"].append(cached)
-            cold, cached = buildah_round(workdir, archive, context, index, args.storage_driver)
-            results["buildah cold"].append(cold)
-            results["buildah cached"].append(cached)
-        report(results, args.rounds)
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+    if args.workdir:
+        Path(args.workdir).mkdir(parents=True, exist_ok=True)
+        measure(Path(args.workdir), args)
+    else:
+        with tempfile.TemporaryDirectory(prefix="pyreg-bench-build-", dir="/var/tmp") as scratch:
+            measure(Path(scratch), args)
     return 0
 
 
