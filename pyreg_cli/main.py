@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     args = parse_arguments(argv)
-    args.root = args.root or default_root()
+    args.root = os.path.abspath(args.root or default_root())  # the runtime chdirs: a relative root would move
     # PYREG_DEBUG is read here, once: what runs below gets args.debug
     args.debug = debug = args.debug or bool(os.environ.get("PYREG_DEBUG"))
     try:

@@ -81,3 +81,12 @@ def test_two_images_without_names_are_told_apart(root, tmp_path):
     assert first[7:19] in listed and second[7:19] in listed
     inspected = json.loads(pyreg(root, "inspect", second[7:19]).stdout)
     assert inspected["Id"] == second and inspected["Config"]["config"]["Labels"] == {"n": "2"}
+
+
+def test_a_relative_root_and_context_work(root, tmp_path):
+    write_context(tmp_path / "ctx", "FROM busybox\nRUN echo relative > /where\n")
+    relative_root = root.relative_to(tmp_path)
+    done = pyreg(relative_root, "build", "-q", "-t", "relative:1", "ctx", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    ran = pyreg(relative_root, "run", "--rm", "relative:1", "cat", "/where", cwd=tmp_path)
+    assert ran.stdout == "relative\n", ran.stderr
