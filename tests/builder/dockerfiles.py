@@ -55,6 +55,26 @@ ENTRYPOINT ["/bin/sh", "-c"]
 CMD ["echo hello"]
 """
 
+# what the Dockerfile above leaves out, or what docker 20.10's BuildKit would fetch from the
+# network (`# syntax=`): built by pyreg alone
+OTHER_OPTIONS = r"""# syntax=docker/dockerfile:1
+# escape=`
+ARG BASE=busybox
+FROM --platform=$BUILDPLATFORM ${BASE}
+MAINTAINER someone@example.com
+ARG UID=1000
+ARG TARGETPLATFORM
+ENV TARGET=$TARGETPLATFORM
+EXPOSE 8000-8002/tcp
+COPY --link --chown=${UID}:50 --chmod=750 tool.sh /opt/
+RUN echo "proxy=$HTTP_PROXY" > /proxy && `
+    echo continued >> /proxy
+HEALTHCHECK NONE
+USER ${UID}:50
+ENTRYPOINT echo "$TARGET"
+CMD ignored
+"""
+
 CHILD = """FROM all-instructions:1
 RUN cat /srv/onbuild > /srv/seen
 """

@@ -10,8 +10,8 @@ import tarfile
 import pytest
 
 from puller.store import LocalStore
-from tests.builder.builds import build, pyreg, root, write_context  # noqa: F401 (root: a fixture)
-from tests.builder.dockerfiles import CHILD, all_instructions_context
+from tests.builder.builds import build, cached_steps, pyreg, root, write_context  # noqa: F401 (root: a fixture)
+from tests.builder.dockerfiles import CHILD, OTHER_OPTIONS, all_instructions_context
 from tests.builder.images import compared, image_config, image_tree
 
 NAME = "all-instructions:1"
@@ -136,3 +136,25 @@ def test_the_image_runs_under_pyreg_run(built):
     assert (ran.returncode, ran.stdout) == (0, "hello\n"), ran.stderr
     ran = pyreg(root, "run", "--rm", NAME, "cat /srv/made/words; id -u")
     assert ran.stdout == "hello default set\n0\n", ran.stderr
+
+
+def test_the_other_options_directives_and_proxy_args(root, tmp_path):
+    context = write_context(tmp_path / "other", OTHER_OPTIONS, {"tool.sh": "#!/bin/sh\n"})
+    proxy = ("--build-arg", "HTTP_PROXY=http://proxy.invalid:3128")
+    build(root, context, "-t", "other:1", *proxy)
+    config = image_config(root, "other:1")
+    settings = config["config"]
+    assert config["author"] == "someone@example.com"
+    assert settings["Env"] == ["PATH=/bin", "TARGET=linux/amd64"]
+    assert settings["ExposedPorts"] == {"8000/tcp": {}, "8001/tcp": {}, "8002/tcp": {}}
+    assert settings["Healthcheck"] == {"Test": ["NONE"]} and settings["User"] == "1000:50"
+    assert settings["Entrypoint"] == ["/bin/sh", "-c", 'echo "$TARGET"']
+    assert settings["Cmd"] == ["/bin/sh", "-c", "ignored"]
+    tree = image_tree(root, "other:1", tmp_path / "tree")
+    assert entry(tree, "opt/tool.sh")[:4] == (FILE, 0o750, 1000, 50)
+    assert (tmp_path / "tree/proxy").read_text() == "proxy=http://proxy.invalid:3128\ncontinued\n"
+    assert not any("proxy.invalid" in item["created_by"] for item in config["history"])
+    again = build(root, context, "-t", "other:1", "--build-arg", "HTTP_PROXY=http://other.invalid:1")
+    assert cached_steps(again) == 11                                 # proxies stay out of the keys
+    ran = pyreg(root, "run", "--rm", "other:1")
+    assert ran.stdout == "linux/amd64\n", ran.stderr
