@@ -79,7 +79,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_build)
     p.add_argument("context", metavar="CONTEXT")
     p.add_argument("-t", "--tag", action="append", default=[], metavar="NAME[:TAG]")
-    p.add_argument("-f", "--file", metavar="FILE", help="the Dockerfile (default CONTEXT/Dockerfile; - reads stdin)")
+    p.add_argument("-f", "--file", metavar="FILE",
+                   help="the Dockerfile (default CONTEXT/Dockerfile; - reads stdin)")
     p.add_argument("--build-arg", action="append", default=[], metavar="K=V",
                    help="a build arg; K alone takes the value from the environment")
     p.add_argument("--target", metavar="STAGE", help="build this stage (and what it needs) only")

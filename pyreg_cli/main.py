@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     args = parse_arguments(argv)
-    args.root = os.path.abspath(args.root or default_root())  # the runtime chdirs: a relative root would move
+    # absolute: the runtime chdirs before it mounts, where a relative root would name another place
+    args.root = os.path.abspath(args.root or default_root())
     # PYREG_DEBUG is read here, once: what runs below gets args.debug
     args.debug = debug = args.debug or bool(os.environ.get("PYREG_DEBUG"))
     try:

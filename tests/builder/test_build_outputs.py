@@ -90,3 +90,23 @@ def test_a_relative_root_and_context_work(root, tmp_path):
     assert done.returncode == 0, done.stderr
     ran = pyreg(relative_root, "run", "--rm", "relative:1", "cat", "/where", cwd=tmp_path)
     assert ran.stdout == "relative\n", ran.stderr
+
+
+def test_a_base_missing_from_the_store_is_pulled_and_pull_always_pulls_again(root, tmp_path):
+    with pyreg_server(tmp_path / "registry") as url:
+        host = url.split("://", 1)[1]
+        assert pyreg(root, "push", "-q", "busybox", f"{host}/base/bb:1").returncode == 0
+        context = write_context(tmp_path / "ctx", f"FROM {host}/base/bb:1\nRUN echo pulled > /pulled\n")
+        fresh = tmp_path / "fresh"
+        build(fresh, context, "-t", "pulled:1")
+        assert f"{host}/base/bb:1" in stored_names(fresh)
+        ran = pyreg(fresh, "run", "--rm", "pulled:1", "cat", "/pulled")
+        assert ran.stdout == "pulled\n", ran.stderr
+        # the registry's image moves on: --pull=always takes the new one, the default keeps the stored
+        other = write_context(tmp_path / "newer", "FROM busybox\nLABEL newer=yes\n")
+        build(root, other, "-t", f"{host}/base/bb:1", "--push")
+        kept = build(fresh, context, "-t", "pulled:2")
+        assert "using the cache" in kept.stderr
+        build(fresh, context, "-t", "pulled:3", "--pull", "always")
+        assert image_config(fresh, "pulled:3")["config"]["Labels"] == {"newer": "yes"}
+        assert "Labels" not in image_config(fresh, "pulled:2")["config"]

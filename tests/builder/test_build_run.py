@@ -29,7 +29,8 @@ def test_run_has_no_network_by_default_and_the_hosts_on_request(root, tmp_path):
 
 
 def test_a_run_that_changes_nothing_adds_no_layer(root, tmp_path):
-    context = write_context(tmp_path / "ctx", "FROM busybox\nRUN true\nRUN touch /tmp/x && rm /tmp/x && cat /etc/passwd > /dev/null\n")
+    context = write_context(tmp_path / "ctx", "FROM busybox\nRUN true\n"
+                            "RUN touch /tmp/x && rm /tmp/x && cat /etc/passwd > /dev/null\n")
     build(root, context, "-t", "nothing:1")
     config = image_config(root, "nothing:1")
     assert len(config["rootfs"]["diff_ids"]) == 2                 # the base, and the second RUN's /tmp
