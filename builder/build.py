@@ -19,7 +19,7 @@ from puller.errors import InvalidReference
 from puller.progress import make_progress
 from puller.store import LocalStore, host_platform_value, normalize_ref_name
 
-from .bases import ImageSource
+from .bases import PULL_POLICIES, ImageSource
 from .context import SourceTree
 from .dockerignore import NO_RULES, IgnoreRules
 from .errors import BuildError
@@ -34,6 +34,7 @@ from .stage import Scopes, build_stage
 
 DEFAULT_DOCKERFILE = "Dockerfile"
 OUTPUT_KINDS = ("oci:", "docker-archive:")
+NETWORKS = ("none", "host")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def names_registry(text: str) -> bool:
 
 
 def _checked_names(request: BuildRequest) -> list[str]:
+    if request.pull not in PULL_POLICIES:
+        raise BuildError(f"--pull {request.pull}: want one of {', '.join(PULL_POLICIES)}")
+    if request.network not in NETWORKS:
+        raise BuildError(f"--network {request.network}: want one of {', '.join(NETWORKS)}")
     names = []
     for text in request.tags:
         try:

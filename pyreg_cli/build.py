@@ -74,6 +74,8 @@ def cmd_build(args) -> int:
 
 
 def register(subparsers) -> None:
+    from builder.bases import PULL_POLICIES
+    from builder.build import NETWORKS
     p = subparsers.add_parser("build", help="build an image from a Dockerfile",
                               description="build an image from a Dockerfile and a context directory")
     p.set_defaults(func=cmd_build)
@@ -86,11 +88,11 @@ def register(subparsers) -> None:
     p.add_argument("--target", metavar="STAGE", help="build this stage (and what it needs) only")
     p.add_argument("--no-cache", action="store_true", help="run every step, reuse nothing")
     p.add_argument("--pull", nargs="?", const="always", default="missing",
-                   choices=("missing", "always", "never"), help="base images: pull when missing (default), "
+                   choices=PULL_POLICIES, help="base images: pull when missing (default), "
                    "always, or never")
     p.add_argument("--platform", metavar="OS/ARCH", help="the target platform (default: this host's)")
     p.add_argument("--label", action="append", default=[], metavar="K=V", help="a label of the image")
-    p.add_argument("--network", choices=("none", "host"), default="none",
+    p.add_argument("--network", choices=NETWORKS, default="none",
                    help="RUN steps' network (default none)")
     p.add_argument("--timestamp", metavar="EPOCH", help="clamp file times, history and created to this "
                    "(default: $SOURCE_DATE_EPOCH): reproducible images")
