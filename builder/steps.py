@@ -8,6 +8,9 @@ modes, owners, content digests or link targets) and its instruction; what
 the stage's filesystem says of the destination is in the parent's key.
 A copy from a stage or an image is keyed by that stage's last key or the
 image's manifest digest instead, so a cached rebuild reads none of it.
+A context file no build hashed yet is hashed while the layer is written (the
+key is computed after); an archive ADD unpacks is hashed before, so it is
+read twice.
 """
 from __future__ import annotations
 
