@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from runtime.inside.trampoline import elf_image
-from tests.runtime.conftest import CLI, REPO, need_root, pyreg
+from tests.runtime.conftest import CLI, REPO, eventually, need_root, pyreg
 from tests.support.busybox_image import LayerBuilder, build_busybox_image
 
 # Tries every process's /proc/PID/exe that is not the container's busybox:
@@ -73,8 +73,11 @@ def test_run_cannot_reach_the_host_interpreter(store_root, copied_interpreter, e
         assert result.returncode == 0, result.stderr
         attack = with_interpreter(copied_interpreter, store_root, "exec", "exe-run", "sh", "-c", ATTACK)
         assert b"chmod" not in attack.stdout and b"write" not in attack.stdout
-        ps = with_interpreter(copied_interpreter, store_root, "ps", "-a").stdout.decode()
-        assert "Exited (126)" in next(l for l in ps.splitlines() if "exe-run" in l)
+
+        def status() -> str:
+            ps = with_interpreter(copied_interpreter, store_root, "ps", "-a").stdout.decode()
+            return next(line for line in ps.splitlines() if "exe-run" in line)
+        assert eventually(lambda: "Exited (126)" in status(), timeout=20), status()
     finally:
         with_interpreter(copied_interpreter, store_root, "rm", "-f", "exe-run")
     assert fingerprint(copied_interpreter) == before
