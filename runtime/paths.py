@@ -21,8 +21,17 @@
     │       ├── upper/, work/            overlayfs' upper and work directories
     │       ├── hosts, hostname, resolv.conf   when they cannot go into upper/
     │       └── container.log[.N]        kept output, rotated
-    └── seccomp/
-        └── <sha256>.bpf                 compiled filters, by hash of arch + section
+    ├── seccomp/
+    │   └── <sha256>.bpf                 compiled filters, by hash of arch + section
+    ├── networks/                        (netplumb) bridge networks
+    │   ├── lock                         flock held by every change to networks, leases,
+    │   │                                bridges and rules: concurrent `pyreg run`s queue
+    │   └── <name>/
+    │       ├── network.json             the Network record (replaced atomically)
+    │       └── leases/<address>.json    one Lease per attached container, made with
+    │                                    O_EXCL: an address is held by one container only
+    └── netns/<container id>             a network namespace pyreg made, bind-mounted on an
+                                         empty file; the container joins it, teardown unmounts it
 
 Outside it: cgroups at /sys/fs/cgroup/.../pyreg/<id> (inside/cgroups.py),
 the shared device groups at /sys/fs/cgroup/devices/pyreg/devices-<hash>
@@ -90,3 +99,36 @@ def container_file(root: str, container_id: str, name: str) -> str:
 
 def seccomp_program(root: str, key: str) -> str:
     return os.path.join(root, "seccomp", f"{key}.bpf")
+
+
+def networks(root: str) -> str:
+    return os.path.join(root, "networks")
+
+
+def networks_lock(root: str) -> str:
+    return os.path.join(root, "networks", "lock")
+
+
+def network(root: str, name: str) -> str:
+    """name: checked against NAME_PATTERN, so it is safe as a directory name."""
+    return os.path.join(root, "networks", name)
+
+
+def network_record(root: str, name: str) -> str:
+    return os.path.join(root, "networks", name, "network.json")
+
+
+def leases(root: str, name: str) -> str:
+    return os.path.join(root, "networks", name, "leases")
+
+
+def lease(root: str, name: str, address: str) -> str:
+    return os.path.join(root, "networks", name, "leases", f"{address}.json")
+
+
+def netns(root: str) -> str:
+    return os.path.join(root, "netns")
+
+
+def container_netns(root: str, container_id: str) -> str:
+    return os.path.join(root, "netns", container_id)

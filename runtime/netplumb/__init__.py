@@ -1,6 +1,6 @@
 """Host-side container networking: bridge networks as docker makes them.
 
-    store, records, layout   networks and leases in the data root, one flock
+    store, records           networks and leases in the data root (runtime/paths.py), one flock
     ipam                     an address per container, never shared, reused after release
     netns                    the container's network namespace, made or opened, entered briefly
     links                    netlink (pyroute2): bridge, veth pair, address, route, MTU

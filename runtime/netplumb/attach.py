@@ -17,7 +17,8 @@ import os
 
 from ..kernel.linux import process_start_time
 from ..record import REQUIRED, Record
-from . import hostsfile, ipam, layout, links, netns, nftables, ports
+from .. import paths
+from . import hostsfile, ipam, links, netns, nftables, ports
 from .errors import NetworkError
 from .records import DEFAULT_NETWORK, Lease, Network
 from .store import NetworkStore, locked
@@ -50,7 +51,7 @@ def veth_name(network: Network, container_id: str) -> str:
 def connect(root: str, network_name: str, member: Member, target: int | str | None = None,
             publish=(), ip: str | None = None, holder_pid: int | None = None) -> Attachment:
     """target: a pid or namespace file of the container, or None to make a
-    new namespace (layout.netns_file) that teardown removes."""
+    new namespace (paths.container_netns) that teardown removes."""
     store = NetworkStore(root)
     with locked(root), contextlib.ExitStack() as undo:
         if _sweep_locked(root, holder_alive):  # a dead container's ports and address are free again
@@ -94,7 +95,7 @@ def _take_lease(root, network, member, bindings, target, ip, holder_pid) -> Leas
     draft = Lease(network.name, "", member.container_id, holder_pid=holder,
                   holder_start=process_start_time(holder) or 0,
                   veth=veth_name(network, member.container_id),
-                  netns=layout.netns_file(root, member.container_id) if target is None else "",
+                  netns=paths.container_netns(root, member.container_id) if target is None else "",
                   name=member.name, hostname=member.hostname, aliases=tuple(member.aliases),
                   extra_hosts=tuple(member.extra_hosts), hosts_file=member.hosts_file, ports=bindings)
     return ipam.allocate(root, network, draft, ip)
@@ -179,7 +180,7 @@ def _settle(root: str) -> None:
 
 
 def _remove_stray_namespaces(root: str) -> None:
-    directory = layout.netns_dir(root)
+    directory = paths.netns(root)
     held = {lease.netns for lease in all_leases(root)}
     for name in os.listdir(directory) if os.path.isdir(directory) else ():
         path = os.path.join(directory, name)

@@ -8,13 +8,13 @@ import contextlib
 import ipaddress
 import os
 
-from . import layout
+from .. import paths
 from .errors import NetworkError
 from .records import Lease, Network, read_json, write_json
 
 
 def leases(root: str, network: Network) -> list[Lease]:
-    directory = layout.leases_dir(root, network.name)
+    directory = paths.leases(root, network.name)
     found = []
     for entry in sorted(os.listdir(directory)) if os.path.isdir(directory) else ():
         if entry.endswith(".json"):
@@ -24,7 +24,7 @@ def leases(root: str, network: Network) -> list[Lease]:
 
 
 def _taken(root: str, network: Network) -> set[str]:
-    directory = layout.leases_dir(root, network.name)
+    directory = paths.leases(root, network.name)
     names = os.listdir(directory) if os.path.isdir(directory) else []
     return {name[:-5] for name in names if name.endswith(".json")} | {network.gateway}
 
@@ -46,7 +46,7 @@ def _candidates(network: Network, requested: str | None):
 def allocate(root: str, network: Network, lease: Lease, requested: str | None = None) -> Lease:
     """Store lease (its address left empty) under a free address of the
     network (or `requested`) and return it with that address."""
-    os.makedirs(layout.leases_dir(root, network.name), exist_ok=True)
+    os.makedirs(paths.leases(root, network.name), exist_ok=True)
     taken = _taken(root, network)
     for address in _candidates(network, requested):
         text = str(address)
@@ -54,7 +54,7 @@ def allocate(root: str, network: Network, lease: Lease, requested: str | None = 
             continue
         held = lease.replace(network=network.name, address=text)
         try:
-            write_json(layout.lease_file(root, network.name, text), held.to_json(), exclusive=True)
+            write_json(paths.lease(root, network.name, text), held.to_json(), exclusive=True)
         except FileExistsError:  # taken since we listed: try the next one
             continue
         return held
@@ -64,9 +64,9 @@ def allocate(root: str, network: Network, lease: Lease, requested: str | None = 
 
 
 def update(root: str, lease: Lease) -> None:
-    write_json(layout.lease_file(root, lease.network, lease.address), lease.to_json())
+    write_json(paths.lease(root, lease.network, lease.address), lease.to_json())
 
 
 def release(root: str, lease: Lease) -> None:
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(layout.lease_file(root, lease.network, lease.address))
+        os.unlink(paths.lease(root, lease.network, lease.address))

@@ -1,6 +1,6 @@
 """Networks in the data root: create, find, list and remove them, each a
 record with its own bridge and a subnet that clashes with no other network
-and no route of the host. One flock (layout.lock_file) orders every change,
+and no route of the host. One flock (paths.networks_lock) orders every change,
 here and in the leases."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import os
 import re
 import time
 
+from .. import paths
 from ..paths import NAME_PATTERN
-from . import layout
 from .errors import NetworkError
 from .ipam import leases
 from .records import DEFAULT_NETWORK, Network, read_json, write_json
@@ -34,7 +34,7 @@ def subnet_pool():
 @contextlib.contextmanager
 def locked(root: str):
     """The networks lock, re-entrant within a process."""
-    path = layout.lock_file(root)
+    path = paths.networks_lock(root)
     entry = _held.get(path)
     if entry is None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -62,7 +62,7 @@ class NetworkStore:
         self._host_routes = host_routes
 
     def list(self) -> list[Network]:
-        directory = layout.networks_dir(self.root)
+        directory = paths.networks(self.root)
         found = []
         for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else ():
             try:
@@ -73,7 +73,7 @@ class NetworkStore:
 
     def get(self, name: str) -> Network:
         try:
-            return Network(**read_json(layout.network_file(self.root, name)))
+            return Network(**read_json(paths.network_record(self.root, name)))
         except (FileNotFoundError, NotADirectoryError, ValueError, TypeError):
             raise NetworkError(f"network {name} not found") from None
 
@@ -110,8 +110,8 @@ class NetworkStore:
             chosen = self._subnet(subnet, others, for_default=name == DEFAULT_NETWORK)
             network = Network(name, network_id, str(chosen), _gateway(chosen, gateway), bridge,
                               internal=internal, mtu=mtu, created=time.time())
-            os.makedirs(layout.leases_dir(self.root, name), exist_ok=True)
-            write_json(layout.network_file(self.root, name), network.to_json())
+            os.makedirs(paths.leases(self.root, name), exist_ok=True)
+            write_json(paths.network_record(self.root, name), network.to_json())
         return network
 
     def default(self, subnet: str | None = None) -> Network:
@@ -141,9 +141,9 @@ class NetworkStore:
             self._remove_files(network)
 
     def _remove_files(self, network: Network) -> None:
-        directory = layout.network_dir(self.root, network.name)
-        os.unlink(layout.network_file(self.root, network.name))
-        for leftover in (layout.leases_dir(self.root, network.name), directory):
+        directory = paths.network(self.root, network.name)
+        os.unlink(paths.network_record(self.root, network.name))
+        for leftover in (paths.leases(self.root, network.name), directory):
             with contextlib.suppress(FileNotFoundError):
                 os.rmdir(leftover)
 

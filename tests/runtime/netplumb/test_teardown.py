@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from runtime.netplumb import attach, layout, links, netns, nftables, ports
+from runtime import paths
+from runtime.netplumb import attach, links, netns, nftables, ports
 from runtime.netplumb.attach import Member
 from runtime.netplumb.errors import NetworkError
 from runtime.netplumb.store import NetworkStore
@@ -27,8 +28,8 @@ def leftovers(root: str) -> dict:
     found = {"veths": sorted(n for n in names if n.startswith("pyv")),
              "bridges": sorted(n for n in names if n.startswith("pyreg")),
              "table": nftables.table_handle(),
-             "leases": sorted(glob.glob(os.path.join(layout.networks_dir(root), "*", "leases", "*"))),
-             "namespaces": sorted(glob.glob(os.path.join(layout.netns_dir(root), "*"))),
+             "leases": sorted(glob.glob(os.path.join(paths.networks(root), "*", "leases", "*"))),
+             "namespaces": sorted(glob.glob(os.path.join(paths.netns(root), "*"))),
              "mounts": mounts}
     return {key: value for key, value in found.items() if value}
 
