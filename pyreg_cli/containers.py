@@ -130,7 +130,22 @@ def host_options(args):
     size, files = log_options(args.log_opt)
     pull = None if args.pull == "never" else lambda: pull_image(args)
     return HostOptions(name=args.name, auto_remove=args.rm, detached=args.detach,
-                       log_max_size=size, log_max_files=files, copy_rootfs=copy_rootfs(), pull=pull)
+                       log_max_size=size, log_max_files=files, copy_rootfs=copy_rootfs(), pull=pull,
+                       init=args.init, restart_policy=restart_policy(args))
+
+
+def restart_policy(args) -> str:
+    """--restart, checked: its text as the record keeps it."""
+    if args.restart in ("", "no"):
+        return "no"
+    from runtime.container.restarts import RestartPolicy
+    try:
+        policy = RestartPolicy.parse(args.restart)
+    except RuntimeFailure as err:
+        raise CliError(str(err), EXIT_SETUP_FAILED) from None
+    if args.rm:
+        raise CliError("conflicting options: --restart and --rm", EXIT_SETUP_FAILED)
+    return policy.text()
 
 
 def pull_image(args) -> None:

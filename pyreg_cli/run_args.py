@@ -122,6 +122,8 @@ RUN_ONLY_OPTIONS = (
     Option(("--pull",), "pull", "value", choices=("missing", "never"), default="missing"),
     Option(("--log-opt",), "log_opt", "append", metavar="KEY=VALUE",
            help="max-size=SIZE (default 10m) and max-file=N (default 2) of the kept output"),
+    Option(("--restart",), "restart", "value", default="no", metavar="POLICY",
+           help="no, on-failure[:N], always or unless-stopped (honoured with -d)"),
 )
 HELP = Option(("-h", "--help"), "help", "flag", help="show this help message and exit")
 

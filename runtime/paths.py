@@ -20,6 +20,7 @@
     │       ├── rootfs/                  overlay mountpoint, or the flattened copy
     │       ├── upper/, work/            overlayfs' upper and work directories
     │       ├── hosts, hostname, resolv.conf   when they cannot go into upper/
+    │       ├── stop-requested           `pyreg stop` was asked: no --restart policy applies
     │       └── container.log[.N]        kept output, rotated
     └── seccomp/
         └── <sha256>.bpf                 compiled filters, by hash of arch + section
@@ -41,6 +42,7 @@ IMAGE_CACHE = "image-cache.json"
 STATE = "state.json"
 SPEC = "config.json"
 LOG = "container.log"
+STOP_REQUESTED = "stop-requested"
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"  # a pattern: compiled only when a name is given
 
 
@@ -84,7 +86,7 @@ def container(root: str, container_id: str) -> str:
 
 
 def container_file(root: str, container_id: str, name: str) -> str:
-    """STATE, SPEC, LOG, or one of the files and directories drawn above."""
+    """STATE, SPEC, LOG, STOP_REQUESTED, or one of the files and directories drawn above."""
     return os.path.join(root, "containers", container_id, name)
 
 

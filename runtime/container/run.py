@@ -36,6 +36,8 @@ class HostOptions(Record):
         # bind-mounted, never written into the upper layer, which then holds
         # the command's own changes only
         "seed_etc": True,
+        "init": False,  # --init: kept in the record for `pyreg start`
+        "restart_policy": "no",  # --restart, as its text (restarts.RestartPolicy)
     }
 
 
@@ -91,7 +93,8 @@ def prepare_image(root: str, image: ResolvedImage, options: RunOptions, runtime:
     store = ContainerStore(root)
     container = store.create(image.reference, [], host.name, auto_remove=host.auto_remove,
                              detached=host.detached, runtime=runtime.name,
-                             log_max_size=host.log_max_size, log_max_files=host.log_max_files)
+                             log_max_size=host.log_max_size, log_max_files=host.log_max_files,
+                             init=host.init, restart_policy=host.restart_policy)
     try:
         plan = plan_rootfs(store.path(container.id), image.snapshots, throwaway=host.auto_remove,
                            copy=host.copy_rootfs)
