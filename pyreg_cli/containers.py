@@ -45,14 +45,9 @@ def _valid_hostname(name: str) -> bool:
 
 
 def run_options(args):
-    from runtime.runspec.build import RunOptions, Volume
-    try:
-        volumes = tuple(Volume.parse(v) for v in args.volume)
-    except RuntimeFailure as err:
-        raise CliError(str(err), EXIT_SETUP_FAILED) from None
-    for volume in volumes:
-        if not os.path.exists(volume.host):
-            raise CliError(f"volume source {volume.host} does not exist", EXIT_SETUP_FAILED)
+    from pyreg_cli.mount_args import mount_options
+    from runtime.runspec.build import RunOptions
+    mounts = mount_options(args)  # -v, --mount, --tmpfs
     if args.hostname and not _valid_hostname(args.hostname):
         raise CliError(f"invalid hostname {args.hostname!r}: letters, digits, '.' and '-', "
                        "at most 63", EXIT_SETUP_FAILED)
@@ -62,7 +57,7 @@ def run_options(args):
     return RunOptions(
         command=tuple(args.command), entrypoint=entrypoint,
         env=tuple(read_env_files(args.env_file) + expand_env(args.env)),
-        workdir=args.workdir, user=args.user, hostname=args.hostname or "", volumes=volumes,
+        workdir=args.workdir, user=args.user, hostname=args.hostname or "", **mounts,
         read_only=args.read_only, network=args.network, memory=args.memory, cpus=args.cpus,
         pids_limit=args.pids_limit, tty=args.tty, cap_add=tuple(args.cap_add),
         cap_drop=tuple(args.cap_drop), seccomp=seccomp_option(args.security_opt))

@@ -22,8 +22,14 @@
     │       ├── hosts, hostname, resolv.conf   when they cannot go into upper/
     │       ├── stop-requested           `pyreg stop` was asked: no --restart policy applies
     │       └── container.log[.N]        kept output, rotated
-    └── seccomp/
-        └── <sha256>.bpf                 compiled filters, by hash of arch + section
+    ├── seccomp/
+    │   └── <sha256>.bpf                 compiled filters, by hash of arch + section
+    └── volumes/                         named volumes (docker's layout)
+        ├── .lock                        held while a volume is made, removed or copied into
+        └── <name>/
+            ├── volume.json              its record: name, created, labels
+            ├── _data/                   what containers mount
+            └── .filling-<pid>/          the image's content being copied in (renamed to _data)
 
 Outside it: cgroups at /sys/fs/cgroup/.../pyreg/<id> (inside/cgroups.py),
 the shared device groups at /sys/fs/cgroup/devices/pyreg/devices-<hash>
@@ -92,3 +98,28 @@ def container_file(root: str, container_id: str, name: str) -> str:
 
 def seccomp_program(root: str, key: str) -> str:
     return os.path.join(root, "seccomp", f"{key}.bpf")
+
+
+def volumes(root: str) -> str:
+    return os.path.join(root, "volumes")
+
+
+def volumes_lock(root: str) -> str:
+    return os.path.join(root, "volumes", ".lock")
+
+
+def volume(root: str, name: str) -> str:
+    """name: checked against NAME_PATTERN (volumes/store.py checks it)."""
+    return os.path.join(root, "volumes", name)
+
+
+def volume_record(root: str, name: str) -> str:
+    return os.path.join(root, "volumes", name, "volume.json")
+
+
+def volume_data(root: str, name: str) -> str:
+    return os.path.join(root, "volumes", name, "_data")
+
+
+def volume_filling(root: str, name: str) -> str:
+    return os.path.join(root, "volumes", name, f".filling-{os.getpid()}")

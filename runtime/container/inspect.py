@@ -42,7 +42,7 @@ def inspect_container(store: ContainerStore, container: Container) -> dict:
         "State": state_section(container), "Image": container.image, "Name": container.name,
         "RestartCount": container.restart_count, "Driver": (container.rootfs or {}).get("kind", ""),
         "Mounts": mounts_section(store, container, spec),
-        "Config": config_section(container, spec), "HostConfig": host_config(container, spec),
+        "Config": config_section(container, spec), "HostConfig": host_config(container, spec, paths.volumes(store.root) + "/"),
         "NetworkSettings": network_settings(spec),
         "OCIRuntime": container.runtime, "OCIConfigPath": spec_path, "OCISpec": spec,
     }
@@ -72,7 +72,8 @@ def config_section(container: Container, spec: dict) -> dict:
     }
 
 
-def host_config(container: Container, spec: dict) -> dict:
+def host_config(container: Container, spec: dict, volumes: str) -> dict:
+    """volumes: the directory of named volumes, ending in "/"."""
     resources = (spec.get("linux") or {}).get("resources") or {}
     cpu = resources.get("cpu") or {}
     policy = RestartPolicy.parse(container.restart_policy)
@@ -82,8 +83,8 @@ def host_config(container: Container, spec: dict) -> dict:
         "Runtime": container.runtime, "NetworkMode": network_mode(spec),
         "RestartPolicy": {"Name": policy.name, "MaximumRetryCount": policy.maximum},
         "ReadonlyRootfs": bool((spec.get("root") or {}).get("readonly")),
-        "Binds": [f"{m['source']}:{m['destination']}" + (":ro" if "ro" in m["options"] else "")
-                  for m in mounts if m.get("type") == "bind"],
+        "Binds": [f"{_bind_source(m['source'], volumes)}:{m['destination']}"
+                  + (":ro" if "ro" in m["options"] else "") for m in mounts if m.get("type") == "bind"],
         "Tmpfs": {m["destination"]: ",".join(m.get("options") or [])
                   for m in mounts if m.get("type") == "tmpfs"},
         "Memory": (resources.get("memory") or {}).get("limit", 0),
@@ -93,6 +94,11 @@ def host_config(container: Container, spec: dict) -> dict:
         "Capabilities": list(((spec.get("process") or {}).get("capabilities") or {})
                              .get("bounding") or []),
     }
+
+
+def _bind_source(source: str, volumes: str) -> str:
+    """A named volume by its name, as docker lists it; else the host path."""
+    return source[len(volumes):].split("/")[0] if source.startswith(volumes) else source
 
 
 def network_mode(spec: dict) -> str:
@@ -113,12 +119,14 @@ def _own_mounts(spec: dict) -> list[dict]:
 
 
 def mounts_section(store: ContainerStore, container: Container, spec: dict) -> list[dict]:
-    out = []
+    out, volumes = [], paths.volumes(store.root) + "/"
     for mount in _own_mounts(spec):
         options = mount.get("options") or []
-        kind = mount.get("type") or "bind"
-        out.append({"Type": kind, "Source": mount.get("source", "") if kind == "bind" else "",
-                    "Destination": mount["destination"], "Mode": "",
-                    "RW": "ro" not in options,
-                    "Propagation": "rprivate" if kind == "bind" else ""})
+        kind, source = mount.get("type") or "bind", mount.get("source", "")
+        entry = {"Type": kind, "Source": source if kind == "bind" else "",
+                 "Destination": mount["destination"], "Mode": "", "RW": "ro" not in options,
+                 "Propagation": "rprivate" if kind == "bind" else ""}
+        if kind == "bind" and source.startswith(volumes):  # a named volume's _data
+            entry.update(Type="volume", Name=_bind_source(source, volumes), Driver="local")
+        out.append(entry)
     return out

@@ -117,6 +117,9 @@ def _write_spec(root: str, container_id: str, image, plan, options: RunOptions, 
     require_mapped(user.uid, user.gid, user.additional_gids, rootless=os.geteuid() != 0)
     options = options.replace(hostname=hostname, etc_files=etc_files(
         paths.container(root, container_id), plan, hostname, options.network, seed_etc))
+    if options.named_volumes:  # made, and filled from the image, before the spec names them
+        from ..volumes.attach import attach_volumes
+        options = attach_volumes(root, image.snapshots, options)
     spec = build_spec(image.config, options, user)
     with open(paths.container_file(root, container_id, paths.SPEC), "w") as handle:
         handle.write(fastjson.dumps(spec))

@@ -76,6 +76,8 @@ class RunOptions(Record):
         "cap_add": (),  # names as given: NET_ADMIN, cap_net_admin, ALL
         "cap_drop": (),
         "seccomp": "default",  # "default", "unconfined", or a profile in docker's format
+        "tmpfs": (),  # mountspec.Tmpfs: --tmpfs and --mount type=tmpfs
+        "named_volumes": (),  # mountspec.NamedVolume; prepare turns them into volumes (binds)
     }
 
 
@@ -195,7 +197,7 @@ def extra_mounts(options: RunOptions) -> list[dict]:
         flags = ["rbind", "rprivate", "nodev"] + (["ro", "rro"] if volume.read_only else [])
         mounts.append({"destination": volume.container, "type": "bind", "source": volume.host,
                        "options": flags})
-    return mounts
+    return mounts + [tmpfs.mount() for tmpfs in options.tmpfs]
 
 
 def device_rules() -> list[dict]:
