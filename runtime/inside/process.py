@@ -126,7 +126,11 @@ def join(pid: int, rootless: bool, process: dict, stdio: Stdio, confinement: Con
             enter_groups(confinement)
             for name, flag in _JOINED:
                 linux.setns(namespace_fds[name], flag)
-            attach_stdio(stdio)
+            if stdio.terminal is not None:  # exec -t: a pty of the container's devpts
+                os.setsid()
+                stdio.terminal()
+            else:
+                attach_stdio(stdio)
             exec_command(process, report_fd, program_fd, confinement.seccomp)
         return fork_reporting(joined, command=process["args"][0], explain=explain)
     finally:
