@@ -60,7 +60,19 @@ def run_options(args):
         workdir=args.workdir, user=args.user, hostname=args.hostname or "", **mounts,
         read_only=args.read_only, network=args.network, memory=args.memory, cpus=args.cpus,
         pids_limit=args.pids_limit, tty=args.tty, cap_add=tuple(args.cap_add),
-        cap_drop=tuple(args.cap_drop), seccomp=seccomp_option(args.security_opt))
+        cap_drop=tuple(args.cap_drop), seccomp=seccomp_option(args.security_opt),
+        userns=userns_option(args))
+
+
+def userns_option(args):
+    """--userns, parsed (None: the host's user namespace)."""
+    if not getattr(args, "userns", ""):
+        return None
+    from runtime.runspec.userns import UsernsMode
+    try:
+        return UsernsMode.parse(args.userns)
+    except RuntimeFailure as err:
+        raise CliError(str(err), EXIT_SETUP_FAILED) from None
 
 
 def seccomp_option(options: list[str]):

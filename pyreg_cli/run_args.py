@@ -114,6 +114,8 @@ RUN_OPTIONS = (  # for run and bundle
     Option(("-t", "--tty"), "tty", "flag"),
     Option(("--cap-add",), "cap_add", "append", metavar="CAP", help="add a capability (or ALL)"),
     Option(("--cap-drop",), "cap_drop", "append", metavar="CAP", help="drop a capability (or ALL)"),
+    Option(("--userns",), "userns", "value", default="", metavar="auto[:size=N]|keep-id",
+           help="auto: root inside is a range of /etc/subuid's ids ('containers' entries)"),
     Option(("--security-opt",), "security_opt", "append", metavar="OPT",
            help="seccomp=unconfined, seccomp=PROFILE.json (docker's format), no-new-privileges"),
 )

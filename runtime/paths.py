@@ -14,6 +14,7 @@
     │   └── image-cache.json             name typed -> reference, run config, snapshots
     ├── containers/
     │   ├── .lock                        held while a name is claimed
+    │   ├── .userns-lock                 held while a --userns=auto range is picked
     │   └── <id>/                        64 hex
     │       ├── state.json               the Container record
     │       ├── config.json              its OCI runtime spec (runc's bundle config)
@@ -85,6 +86,10 @@ def containers(root: str) -> str:
 
 def names_lock(root: str) -> str:
     return os.path.join(root, "containers", ".lock")
+
+
+def userns_lock(root: str) -> str:
+    return os.path.join(root, "containers", ".userns-lock")
 
 
 def container(root: str, container_id: str) -> str:

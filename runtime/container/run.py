@@ -96,9 +96,14 @@ def prepare_image(root: str, image: ResolvedImage, options: RunOptions, runtime:
                              log_max_size=host.log_max_size, log_max_files=host.log_max_files,
                              init=host.init, restart_policy=host.restart_policy)
     try:
+        if options.userns is not None:  # a range of ids of its own, and a copy of the image it owns
+            from .idmap import map_ids, own_rootfs
+            options = map_ids(store, container, options)
         plan = plan_rootfs(store.path(container.id), image.snapshots, throwaway=host.auto_remove,
-                           copy=host.copy_rootfs)
+                           copy=host.copy_rootfs or options.id_mapping is not None)
         prepare_rootfs(plan)
+        if options.id_mapping is not None:
+            own_rootfs(plan, options.id_mapping)
         spec = _write_spec(root, container.id, image, plan, options, host.seed_etc)
         confinement = runtime.prepare(root, container, spec)
         container.command, container.rootfs = spec["process"]["args"], plan.to_json()

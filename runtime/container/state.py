@@ -60,6 +60,7 @@ class Container(Record):
         "oom_killed": False, "log_max_size": None, "log_max_files": None,  # None: logfile's defaults
         "init": False,  # --init, kept for `pyreg start`
         "restart_policy": "no", "restart_count": 0,  # --restart (container/restarts.py)
+        "id_mapping": None,  # --userns=auto: [host uid, host gid, size] (container/idmap.py)
     }
 
     def transition(self, to: Status) -> None:

@@ -78,6 +78,8 @@ class RunOptions(Record):
         "seccomp": "default",  # "default", "unconfined", or a profile in docker's format
         "tmpfs": (),  # mountspec.Tmpfs: --tmpfs and --mount type=tmpfs
         "named_volumes": (),  # mountspec.NamedVolume; prepare turns them into volumes (binds)
+        "userns": None,  # userns.UsernsMode (--userns); None: the host's user namespace
+        "id_mapping": None,  # userns.IdMapping picked for it (container/idmap.py)
     }
 
 
@@ -134,6 +136,9 @@ def build_spec(image_config: dict, options: RunOptions, user: User) -> dict:
         namespaces.append({"type": "network"})
     linux = {"namespaces": namespaces, "resources": resources(options),
              "maskedPaths": list(MASKED_PATHS), "readonlyPaths": list(READONLY_PATHS)}
+    if options.id_mapping is not None:  # --userns=auto
+        namespaces.append({"type": "user"})
+        linux.update(options.id_mapping.spec_section())
     if options.seccomp != "unconfined":
         linux["seccomp"] = seccomp_section(options.seccomp, capabilities)
     return {
