@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from pyreg_cli.containers import FAILURES, host_options, pull_image, run_options
+from pyreg_cli.containers import FAILURES, host_options, run_options
 from pyreg_cli.main import CliError
 from pyreg_cli.run_args import RUN_ONLY_OPTIONS, RUN_OPTIONS, VerbParser
 from runtime.errors import describe, exit_code_of

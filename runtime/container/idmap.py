@@ -18,8 +18,8 @@ def allocate(root: str, mode: UsernsMode, claim) -> IdMapping:
     """A free slice for mode; `claim(mapping)` records it (in the
     container's record) while the lock is held, so the next run sees it taken."""
     if mode.kind == "keep-id":
-        raise UsernsError("--userns=keep-id maps your own uid, and root's is already the host's: "
-                          "it is for rootless pyreg (podman refuses it for root too)")
+        raise UsernsError("--userns=keep-id is for rootless containers, as with podman, and "
+                          "rootless pyreg already maps only your own uid (to root)")
     if os.geteuid() != 0:
         raise UsernsError("--userns=auto needs root: a rootless pyreg maps only your own uid "
                           "(newuidmap is not used)")

@@ -90,6 +90,7 @@ def host_config(container: Container, spec: dict, volumes: str) -> dict:
         "Memory": (resources.get("memory") or {}).get("limit", 0),
         "NanoCpus": cpu["quota"] * 1_000_000_000 // cpu["period"] if cpu else 0,
         "PidsLimit": (resources.get("pids") or {}).get("limit", 0),
+        "UsernsMode": "auto" if "user" in _namespace_kinds(spec) else "",
         "CapAdd": None, "CapDrop": None,
         "Capabilities": list(((spec.get("process") or {}).get("capabilities") or {})
                              .get("bounding") or []),
@@ -101,9 +102,12 @@ def _bind_source(source: str, volumes: str) -> str:
     return source[len(volumes):].split("/")[0] if source.startswith(volumes) else source
 
 
+def _namespace_kinds(spec: dict) -> set:
+    return {n.get("type") for n in (spec.get("linux") or {}).get("namespaces") or []}
+
+
 def network_mode(spec: dict) -> str:
-    kinds = {n.get("type") for n in (spec.get("linux") or {}).get("namespaces") or []}
-    return "none" if "network" in kinds else "host"
+    return "none" if "network" in _namespace_kinds(spec) else "host"
 
 
 def network_settings(spec: dict) -> dict:

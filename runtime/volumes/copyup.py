@@ -12,7 +12,7 @@ import stat
 from .. import paths
 from ..fs.beneath import remove_tree, split_member_path
 from ..fs.rootfs import flatten
-from ..fs.whiteout import OPAQUE_XATTR, ROOTLESS_OPAQUE_XATTR, is_whiteout
+from ..fs.whiteout import is_opaque_directory, is_whiteout
 
 
 def layers_at(snapshots: list[str], path: str) -> list[str]:
@@ -41,18 +41,8 @@ def _look(snapshot: str, parts: list[str]) -> tuple[str, bool]:
             return ("hidden" if opaque else "absent"), opaque
         if is_whiteout(info) or not stat.S_ISDIR(info.st_mode):
             return "hidden", opaque
-        opaque = opaque or _is_opaque(current)
+        opaque = opaque or is_opaque_directory(current)
     return "directory", opaque
-
-
-def _is_opaque(path: str) -> bool:
-    for name in (OPAQUE_XATTR, ROOTLESS_OPAQUE_XATTR):
-        try:
-            if os.getxattr(path, name, follow_symlinks=False) == b"y":
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def fill_from_image(root: str, name: str, snapshots: list[str], path: str) -> bool:

@@ -41,6 +41,12 @@ class SideBySide:
     def both(self, *args: str) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
         return self.pyreg(*args), self.podman(*args)
 
+    def remove(self, *names: str) -> None:
+        """Remove the named containers from both, if they are there."""
+        for name in names:
+            self.pyreg("rm", "-f", name)
+            self.podman("rm", "-f", "-t", "0", name)
+
     def mine(self, name: str) -> dict:
         """pyreg's inspect of one container."""
         result = self.pyreg("inspect", name)

@@ -12,12 +12,6 @@ from tests.runtime.side_by_side import side_by_side  # noqa: F401 - a fixture
 FULL = "dd if=/dev/zero of=/t/x bs=1k count=2000 2>&1 | grep -c 'No space left'"
 
 
-def _gone(peers, *names: str) -> None:
-    for name in names:
-        peers.pyreg("rm", "-f", name)
-        peers.podman("rm", "-f", "-t", "0", name)
-
-
 def test_tmpfs_is_mounted_with_its_size_and_gone_after(side_by_side):
     peers = side_by_side
     script = f"grep ' /t ' /proc/mounts | cut -d' ' -f1,3; {FULL}"
@@ -29,7 +23,7 @@ def test_tmpfs_is_mounted_with_its_size_and_gone_after(side_by_side):
     assert "size=1024k" in options and "nosuid" in options and "nodev" in options
     assert "noexec" in options  # docker's default; podman's mount leaves it out
     assert options.splitlines()[-1] == "700"
-    _gone(peers, "mv1")
+    peers.remove("mv1")
     script = "test -e /t/was && echo tmpfs kept; test -e /was && echo layer kept; " \
              "touch /t/was /was; sleep 30"
     for result in peers.both("run", "-d", "--name", "mv1", "--tmpfs", "/t", "busybox", "sh", "-c", script):
@@ -38,12 +32,12 @@ def test_tmpfs_is_mounted_with_its_size_and_gone_after(side_by_side):
         assert eventually(lambda: run("exec", "mv1", "test", "-e", "/t/was").returncode == 0)
         assert run("restart", "-t", "0", "mv1").returncode == 0
         assert eventually(lambda: run("logs", "mv1").stdout == "layer kept\n"), run("logs", "mv1")
-    _gone(peers, "mv1")
+    peers.remove("mv1")
 
 
 def test_named_volumes_persist_are_filled_from_the_image_and_refuse_rm_in_use(side_by_side):
     peers = side_by_side
-    _gone(peers, "mv2")
+    peers.remove("mv2")
     for run in (peers.pyreg, peers.podman):
         run("volume", "rm", "-f", "mvol")
         assert run("volume", "create", "mvol").stdout == "mvol\n"

@@ -12,15 +12,9 @@ from tests.runtime.side_by_side import side_by_side  # noqa: F401 - a fixture
 STATE_FIELDS = ("Status", "Running", "ExitCode")
 
 
-def _names(peers, *names: str) -> None:
-    for name in names:
-        peers.pyreg("rm", "-f", name)
-        peers.podman("rm", "-f", "-t", "0", name)
-
-
 def test_wait_start_attach_and_inspect_match_podman(side_by_side):
     peers = side_by_side
-    _names(peers, "sw1")
+    peers.remove("sw1")
     for result in peers.both("run", "-d", "--name", "sw1", "busybox", "sh", "-c", "echo hi; exit 3"):
         assert result.returncode == 0, result.stderr
     ours, theirs = peers.both("wait", "sw1")
@@ -38,12 +32,12 @@ def test_wait_start_attach_and_inspect_match_podman(side_by_side):
     assert mine["OCISpec"]["process"]["args"] == ["sh", "-c", "echo hi; exit 3"]
     assert os.path.isfile(mine["OCIConfigPath"])
     assert peers.pyreg("logs", "sw1").stdout == "hi\nhi\n"  # the upper layer and the log kept
-    _names(peers, "sw1")
+    peers.remove("sw1")
 
 
 def test_create_then_start_and_restart(side_by_side):
     peers = side_by_side
-    _names(peers, "sw2")
+    peers.remove("sw2")
     script = "echo $$ > /tmp/pid-was; cat /tmp/runs 2>/dev/null; echo x >> /tmp/runs; sleep 30"
     for result in peers.both("create", "--name", "sw2", "busybox", "sh", "-c", script):
         assert result.returncode == 0, result.stderr
@@ -61,12 +55,12 @@ def test_create_then_start_and_restart(side_by_side):
     # the second run saw the first one's file: the container's own layer is kept
     assert eventually(lambda: peers.pyreg("logs", "sw2").stdout == "x\n")
     assert eventually(lambda: peers.podman("logs", "sw2").stdout == "x\n")
-    _names(peers, "sw2")
+    peers.remove("sw2")
 
 
 def test_on_failure_2_runs_three_times_then_stops(side_by_side):
     peers = side_by_side
-    _names(peers, "sw3")
+    peers.remove("sw3")
     for result in peers.both("run", "-d", "--name", "sw3", "--restart", "on-failure:2", "busybox",
                              "sh", "-c", "echo run; exit 4"):
         assert result.returncode == 0, result.stderr
@@ -82,12 +76,12 @@ def test_on_failure_2_runs_three_times_then_stops(side_by_side):
     assert mine["HostConfig"]["RestartPolicy"] == podmans["HostConfig"]["RestartPolicy"] == {
         "Name": "on-failure", "MaximumRetryCount": 2}
     assert peers.pyreg("logs", "sw3").stdout == "run\n" * 3
-    _names(peers, "sw3")
+    peers.remove("sw3")
 
 
 def test_stop_ends_an_always_policy_and_start_resumes_it(side_by_side):
     peers = side_by_side
-    _names(peers, "sw4")
+    peers.remove("sw4")
     run = peers.pyreg("run", "-d", "--name", "sw4", "--restart", "always", "busybox", "sh", "-c",
                       "echo run; sleep 0.2")
     assert run.returncode == 0, run.stderr
@@ -113,7 +107,7 @@ def test_unknown_containers_are_one_line(side_by_side):
 
 def test_refused_options_create_nothing(side_by_side, store_root):
     peers = side_by_side
-    _names(peers, "sw5")
+    peers.remove("sw5")
     assert peers.pyreg("run", "-d", "--name", "sw5", "busybox", "sleep", "30").returncode == 0
     before = sorted(os.listdir(store_root / "containers"))
     for options in (("--name", "sw5"), ("--restart", "sometimes"), ("--restart", "always:2"),
@@ -123,4 +117,4 @@ def test_refused_options_create_nothing(side_by_side, store_root):
     ours, theirs = peers.both("run", "--restart", "sometimes", "busybox", "true")
     assert theirs.returncode == ours.returncode == 125
     assert sorted(os.listdir(store_root / "containers")) == before
-    _names(peers, "sw5")
+    peers.remove("sw5")
