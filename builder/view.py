@@ -14,22 +14,12 @@ import os
 import stat
 from typing import MutableMapping
 
-from runtime.fs.whiteout import OPAQUE_XATTR, ROOTLESS_OPAQUE_XATTR, is_whiteout
+from runtime.fs.whiteout import is_opaque_directory, is_whiteout
 
 from .context import Entry, SourceTree, join, open_unchanged
 
 _EMPTY_ROOT = Entry("", stat.S_IFDIR | 0o755, 0, 0, 0, 0)
 _SMALL_FILE = 1 << 20
-
-
-def _opaque(path: str) -> bool:
-    for name in (OPAQUE_XATTR, ROOTLESS_OPAQUE_XATTR):
-        try:
-            if os.getxattr(path, name, follow_symlinks=False) == b"y":
-                return True
-        except OSError:
-            continue
-    return False
 
 
 class LayeredTree(SourceTree):
@@ -65,7 +55,7 @@ class LayeredTree(SourceTree):
             if not stat.S_ISDIR(info.st_mode):
                 break                            # a whiteout or a file hides what is below
             found.append(layer)
-            if _opaque(full):
+            if is_opaque_directory(full):
                 break
         self._contributors[path] = found
         return found

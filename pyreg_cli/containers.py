@@ -45,14 +45,9 @@ def _valid_hostname(name: str) -> bool:
 
 
 def run_options(args):
-    from runtime.runspec.build import RunOptions, Volume
-    try:
-        volumes = tuple(Volume.parse(v) for v in args.volume)
-    except RuntimeFailure as err:
-        raise CliError(str(err), EXIT_SETUP_FAILED) from None
-    for volume in volumes:
-        if not os.path.exists(volume.host):
-            raise CliError(f"volume source {volume.host} does not exist", EXIT_SETUP_FAILED)
+    from pyreg_cli.mount_args import mount_options
+    from runtime.runspec.build import RunOptions
+    mounts = mount_options(args)  # -v, --mount, --tmpfs
     if args.hostname and not _valid_hostname(args.hostname):
         raise CliError(f"invalid hostname {args.hostname!r}: letters, digits, '.' and '-', "
                        "at most 63", EXIT_SETUP_FAILED)
@@ -62,10 +57,22 @@ def run_options(args):
     return RunOptions(
         command=tuple(args.command), entrypoint=entrypoint,
         env=tuple(read_env_files(args.env_file) + expand_env(args.env)),
-        workdir=args.workdir, user=args.user, hostname=args.hostname or "", volumes=volumes,
+        workdir=args.workdir, user=args.user, hostname=args.hostname or "", **mounts,
         read_only=args.read_only, network=args.network, memory=args.memory, cpus=args.cpus,
         pids_limit=args.pids_limit, tty=args.tty, cap_add=tuple(args.cap_add),
-        cap_drop=tuple(args.cap_drop), seccomp=seccomp_option(args.security_opt))
+        cap_drop=tuple(args.cap_drop), seccomp=seccomp_option(args.security_opt),
+        userns=userns_option(args))
+
+
+def userns_option(args):
+    """--userns, parsed (None: the host's user namespace)."""
+    if not getattr(args, "userns", ""):
+        return None
+    from runtime.runspec.userns import UsernsMode
+    try:
+        return UsernsMode.parse(args.userns)
+    except RuntimeFailure as err:
+        raise CliError(str(err), EXIT_SETUP_FAILED) from None
 
 
 def seccomp_option(options: list[str]):
@@ -130,7 +137,22 @@ def host_options(args):
     size, files = log_options(args.log_opt)
     pull = None if args.pull == "never" else lambda: pull_image(args)
     return HostOptions(name=args.name, auto_remove=args.rm, detached=args.detach,
-                       log_max_size=size, log_max_files=files, copy_rootfs=copy_rootfs(), pull=pull)
+                       log_max_size=size, log_max_files=files, copy_rootfs=copy_rootfs(), pull=pull,
+                       init=args.init, restart_policy=restart_policy(args))
+
+
+def restart_policy(args) -> str:
+    """--restart, checked: its text as the record keeps it."""
+    if args.restart in ("", "no"):
+        return "no"
+    from runtime.container.restarts import RestartPolicy
+    try:
+        policy = RestartPolicy.parse(args.restart)
+    except RuntimeFailure as err:
+        raise CliError(str(err), EXIT_SETUP_FAILED) from None
+    if args.rm:
+        raise CliError("conflicting options: --restart and --rm", EXIT_SETUP_FAILED)
+    return policy.text()
 
 
 def pull_image(args) -> None:

@@ -130,6 +130,12 @@ def cmd_rmi(args):
 
 def cmd_inspect(args):
     from puller import operations as ops
+    if not args.remote and not getattr(args, "images_only", False):
+        from pyreg_cli.starting import inspect_named  # a container of that name comes first
+        container = inspect_named(args.root, args.ref)
+        if container is not None:
+            print(json.dumps([container], indent=2))
+            return
     if args.remote:
         platform = _platform(args.platform) if args.platform else None
         out = run(args, lambda t: ops.inspect_remote(args.ref, t, platform))

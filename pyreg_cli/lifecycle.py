@@ -94,7 +94,8 @@ def cmd_exec(args) -> int:
         raise CliError("exec needs a command")
     store = _store(args)
     container = _find(store, args.container)
-    options = ExecOptions(tuple(args.command), tuple(expand_env(args.env)), args.workdir, args.user)
+    options = ExecOptions(tuple(args.command), tuple(expand_env(args.env)), args.workdir, args.user,
+                          args.tty, args.interactive)
     stdin = 0 if args.interactive else os.open(os.devnull, os.O_RDONLY)
     try:
         return exec_process(store, container, options, Stdio(stdin, 1, 2), args.debug)
@@ -131,6 +132,7 @@ def register(subparsers) -> None:
     exec_.add_argument("-w", "--workdir")
     exec_.add_argument("-u", "--user")
     exec_.add_argument("-i", "--interactive", action="store_true")
+    exec_.add_argument("-t", "--tty", action="store_true", help="through a pseudo-terminal")
     exec_.add_argument("container")
     exec_.add_argument("command", nargs=argparse.REMAINDER)
     exec_.set_defaults(func=cmd_exec)

@@ -10,7 +10,8 @@ import os
 import sys
 
 VERB_MODULES = ("pyreg_cli.serve", "pyreg_cli.tokens", "pyreg_cli.images", "pyreg_cli.containers",
-                "pyreg_cli.lifecycle", "pyreg_cli.build")
+                "pyreg_cli.lifecycle", "pyreg_cli.build", "pyreg_cli.starting",
+                "pyreg_cli.volumes")
 # Which module owns each verb, so that a verb builds one module's parsers
 # instead of all of them.
 VERB_OWNERS = {
@@ -21,12 +22,15 @@ VERB_OWNERS = {
     **dict.fromkeys(("run", "bundle"), "pyreg_cli.containers"),
     **dict.fromkeys(("ps", "logs", "stop", "kill", "rm", "exec"), "pyreg_cli.lifecycle"),
     "build": "pyreg_cli.build",
+    **dict.fromkeys(("create", "start", "restart", "wait", "container", "image"), "pyreg_cli.starting"),
+    "volume": "pyreg_cli.volumes",
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--root",)
 # Verbs whose module parses them itself, with `parse_verb(verb, tokens,
 # global values)`, without argparse: building argparse's parsers took a
 # third of `pyreg run`'s start-up time.
-SELF_PARSED = {"run": "pyreg_cli.containers", "bundle": "pyreg_cli.containers"}
+SELF_PARSED = {"run": "pyreg_cli.containers", "bundle": "pyreg_cli.containers",
+               "create": "pyreg_cli.starting"}
 
 
 class CliError(Exception):

@@ -98,7 +98,12 @@ RUN_OPTIONS = (  # for run and bundle
     Option(("-w", "--workdir"), "workdir", "value", metavar="DIR"),
     Option(("-u", "--user"), "user", "value", metavar="USER[:GROUP]"),
     Option(("--entrypoint",), "entrypoint", "value", metavar="CMD"),
-    Option(("-v", "--volume"), "volume", "append", metavar="HOST:CTR[:ro]"),
+    Option(("-v", "--volume"), "volume", "append", metavar="HOST|NAME:CTR[:ro]",
+           help="a bind, a named volume (made on first use), or an anonymous one (-v CTR)"),
+    Option(("--mount",), "mount", "append", metavar="type=bind|volume|tmpfs,...",
+           help="source=, target=, readonly, tmpfs-size=, tmpfs-mode=, volume-nocopy"),
+    Option(("--tmpfs",), "tmpfs", "append", metavar="PATH[:OPTS]",
+           help="a tmpfs at PATH (noexec,nosuid,nodev; OPTS such as size=64m,mode=1777)"),
     Option(("--hostname",), "hostname", "value", metavar="NAME"),
     Option(("--read-only",), "read_only", "flag", help="mount the rootfs read-only"),
     Option(("--network",), "network", "value", choices=("none", "host"), default="none",
@@ -109,6 +114,8 @@ RUN_OPTIONS = (  # for run and bundle
     Option(("-t", "--tty"), "tty", "flag"),
     Option(("--cap-add",), "cap_add", "append", metavar="CAP", help="add a capability (or ALL)"),
     Option(("--cap-drop",), "cap_drop", "append", metavar="CAP", help="drop a capability (or ALL)"),
+    Option(("--userns",), "userns", "value", default="", metavar="auto[:size=N]|keep-id",
+           help="auto: root inside is a range of /etc/subuid's ids ('containers' entries)"),
     Option(("--security-opt",), "security_opt", "append", metavar="OPT",
            help="seccomp=unconfined, seccomp=PROFILE.json (docker's format), no-new-privileges"),
 )
@@ -122,6 +129,8 @@ RUN_ONLY_OPTIONS = (
     Option(("--pull",), "pull", "value", choices=("missing", "never"), default="missing"),
     Option(("--log-opt",), "log_opt", "append", metavar="KEY=VALUE",
            help="max-size=SIZE (default 10m) and max-file=N (default 2) of the kept output"),
+    Option(("--restart",), "restart", "value", default="no", metavar="POLICY",
+           help="no, on-failure[:N], always or unless-stopped (honoured with -d)"),
 )
 HELP = Option(("-h", "--help"), "help", "flag", help="show this help message and exit")
 

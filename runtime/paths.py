@@ -14,12 +14,14 @@
     │   └── image-cache.json             name typed -> reference, run config, snapshots
     ├── containers/
     │   ├── .lock                        held while a name is claimed
+    │   ├── .userns-lock                 held while a --userns=auto range is picked
     │   └── <id>/                        64 hex
     │       ├── state.json               the Container record
     │       ├── config.json              its OCI runtime spec (runc's bundle config)
     │       ├── rootfs/                  overlay mountpoint, or the flattened copy
     │       ├── upper/, work/            overlayfs' upper and work directories
     │       ├── hosts, hostname, resolv.conf   when they cannot go into upper/
+    │       ├── stop-requested           `pyreg stop` was asked: no --restart policy applies
     │       └── container.log[.N]        kept output, rotated
     ├── seccomp/
     │   └── <sha256>.bpf                 compiled filters, by hash of arch + section
@@ -30,8 +32,14 @@
     │       ├── network.json             the Network record (replaced atomically)
     │       └── leases/<address>.json    one Lease per attached container, made with
     │                                    O_EXCL: an address is held by one container only
-    └── netns/<container id>             a network namespace pyreg made, bind-mounted on an
-                                         empty file; the container joins it, teardown unmounts it
+    ├── netns/<container id>             a network namespace pyreg made, bind-mounted on an
+    │                                    empty file; the container joins it, teardown unmounts it
+    └── volumes/                         named volumes (docker's layout)
+        ├── .lock                        held while a volume is made, removed or copied into
+        └── <name>/
+            ├── volume.json              its record: name, created, labels
+            ├── _data/                   what containers mount
+            └── .filling-<pid>/          the image's content being copied in (renamed to _data)
 
 Outside it: cgroups at /sys/fs/cgroup/.../pyreg/<id> (inside/cgroups.py),
 the shared device groups at /sys/fs/cgroup/devices/pyreg/devices-<hash>
@@ -50,6 +58,7 @@ IMAGE_CACHE = "image-cache.json"
 STATE = "state.json"
 SPEC = "config.json"
 LOG = "container.log"
+STOP_REQUESTED = "stop-requested"
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"  # a pattern: compiled only when a name is given
 
 
@@ -88,12 +97,16 @@ def names_lock(root: str) -> str:
     return os.path.join(root, "containers", ".lock")
 
 
+def userns_lock(root: str) -> str:
+    return os.path.join(root, "containers", ".userns-lock")
+
+
 def container(root: str, container_id: str) -> str:
     return os.path.join(root, "containers", container_id)
 
 
 def container_file(root: str, container_id: str, name: str) -> str:
-    """STATE, SPEC, LOG, or one of the files and directories drawn above."""
+    """STATE, SPEC, LOG, STOP_REQUESTED, or one of the files and directories drawn above."""
     return os.path.join(root, "containers", container_id, name)
 
 
@@ -132,3 +145,28 @@ def netns(root: str) -> str:
 
 def container_netns(root: str, container_id: str) -> str:
     return os.path.join(root, "netns", container_id)
+
+
+def volumes(root: str) -> str:
+    return os.path.join(root, "volumes")
+
+
+def volumes_lock(root: str) -> str:
+    return os.path.join(root, "volumes", ".lock")
+
+
+def volume(root: str, name: str) -> str:
+    """name: checked against NAME_PATTERN (volumes/store.py checks it)."""
+    return os.path.join(root, "volumes", name)
+
+
+def volume_record(root: str, name: str) -> str:
+    return os.path.join(root, "volumes", name, "volume.json")
+
+
+def volume_data(root: str, name: str) -> str:
+    return os.path.join(root, "volumes", name, "_data")
+
+
+def volume_filling(root: str, name: str) -> str:
+    return os.path.join(root, "volumes", name, f".filling-{os.getpid()}")

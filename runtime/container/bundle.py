@@ -20,6 +20,9 @@ class BundleError(RuntimeFailure):
 
 def write_bundle(root: str, image_name: str, directory: str, options: RunOptions) -> dict:
     """Write DIR/config.json and DIR/rootfs (a flattened copy); return the spec."""
+    if options.named_volumes or options.userns is not None:
+        raise BundleError("a bundle takes no named volumes and no --userns: they live in "
+                          "pyreg's store, which the bundle's runtime does not read")
     image = find_image(root, image_name)
     snapshots = image.snapshots
     target = Path(directory)

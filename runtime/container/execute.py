@@ -17,7 +17,8 @@ from .state import Container, ContainerError, ContainerStore
 
 
 class ExecOptions(Record):
-    FIELDS = {"args": REQUIRED, "env": (), "workdir": None, "user": None}
+    FIELDS = {"args": REQUIRED, "env": (), "workdir": None, "user": None,
+              "tty": False, "interactive": False}  # -t: through a pty (terminal.py); -i with it
 
 
 def exec_process(store: ContainerStore, container: Container, options: ExecOptions,
@@ -28,6 +29,12 @@ def exec_process(store: ContainerStore, container: Container, options: ExecOptio
         raise ContainerError(f"container {container.name} is not running")
     spec = fastjson.load_file(paths.container_file(store.root, container.id, paths.SPEC))
     process = _process_for(spec["process"], options, container)
+    if options.tty:
+        from .terminal import relay_terminal
+        process["terminal"] = True
+        process["env"] = merge_env(process["env"], (), {"TERM": "xterm"})
+        return relay_terminal(lambda tty_stdio: runtime.exec(store.root, container, spec, process,
+                                                             tty_stdio), options.interactive)
     pid = runtime.exec(store.root, container, spec, process, stdio)
     return signals.wait_exit_code(pid)
 

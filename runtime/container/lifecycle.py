@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from .. import paths
 from . import runtimes
 from .logfile import log_files
+from .restarts import request_stop
 from .state import Container, ContainerError, ContainerStore, Status
 
 
@@ -49,6 +50,22 @@ def wait_stopped(store: ContainerStore, container: Container, timeout: float) ->
     return True
 
 
+def wait_exit(store: ContainerStore, container: Container) -> int | None:
+    """Block until the container has ended (a created one: until it has
+    run); its exit code, None if unknown or it was removed meanwhile."""
+    while True:
+        try:
+            current = store.load(container.id)
+        except ContainerError:
+            return None
+        if current.status == Status.STOPPED:
+            return current.exit_code
+        if current.status == Status.RUNNING and not current.is_alive():
+            _settle(store, current)
+        else:
+            time.sleep(0.05)
+
+
 def _settle(store: ContainerStore, container: Container) -> None:
     """Give the supervisor a moment to record the exit code; if it died too,
     record the stop ourselves so the state is never 'running'."""
@@ -70,6 +87,7 @@ def _settle(store: ContainerStore, container: Container) -> None:
 
 
 def stop(store: ContainerStore, container: Container, timeout: float) -> None:
+    request_stop(store, container)  # before the signal: no --restart policy brings it back
     if not container.is_alive():
         return
     send_signal(store, container, signal.SIGTERM)
@@ -92,6 +110,7 @@ def remove(store: ContainerStore, container: Container, force: bool) -> None:
         if not force:
             raise ContainerError(f"cannot remove running container {container.name}: "
                                  "stop it first or use rm -f")
+        request_stop(store, container)
         _kill(store, container)
     runtimes.of(container).clean_up(container)
     store.remove(container)

@@ -61,7 +61,10 @@ class PyregRuntime:  # the Runtime protocol (runtimes.py)
         if container.cgroups:
             from ..inside.cgroups import Cgroups
             confinement = confinement.replace(cgroups=Cgroups(tuple(container.cgroups), False))
-        rootless = bool((container.rootfs or {}).get("rootless"))
+        # a container in a user namespace of its own: joined first, so the
+        # process runs as the container's root, never as the host's
+        in_userns = any(n.get("type") == "user" for n in spec["linux"]["namespaces"])
+        rootless = bool((container.rootfs or {}).get("rootless")) or in_userns
         return process.join(container.pid, rootless, process_section, stdio, confinement,
                             self.explain)
 

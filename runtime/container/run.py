@@ -36,6 +36,8 @@ class HostOptions(Record):
         # bind-mounted, never written into the upper layer, which then holds
         # the command's own changes only
         "seed_etc": True,
+        "init": False,  # --init: kept in the record for `pyreg start`
+        "restart_policy": "no",  # --restart, as its text (restarts.RestartPolicy)
     }
 
 
@@ -91,11 +93,17 @@ def prepare_image(root: str, image: ResolvedImage, options: RunOptions, runtime:
     store = ContainerStore(root)
     container = store.create(image.reference, [], host.name, auto_remove=host.auto_remove,
                              detached=host.detached, runtime=runtime.name,
-                             log_max_size=host.log_max_size, log_max_files=host.log_max_files)
+                             log_max_size=host.log_max_size, log_max_files=host.log_max_files,
+                             init=host.init, restart_policy=host.restart_policy)
     try:
+        if options.userns is not None:  # a range of ids of its own, and a copy of the image it owns
+            from .idmap import map_ids, own_rootfs
+            options = map_ids(store, container, options)
         plan = plan_rootfs(store.path(container.id), image.snapshots, throwaway=host.auto_remove,
-                           copy=host.copy_rootfs)
+                           copy=host.copy_rootfs or options.id_mapping is not None)
         prepare_rootfs(plan)
+        if options.id_mapping is not None:
+            own_rootfs(plan, options.id_mapping)
         spec = _write_spec(root, container.id, image, plan, options, host.seed_etc)
         confinement = runtime.prepare(root, container, spec)
         container.command, container.rootfs = spec["process"]["args"], plan.to_json()
@@ -114,6 +122,9 @@ def _write_spec(root: str, container_id: str, image, plan, options: RunOptions, 
     require_mapped(user.uid, user.gid, user.additional_gids, rootless=os.geteuid() != 0)
     options = options.replace(hostname=hostname, etc_files=etc_files(
         paths.container(root, container_id), plan, hostname, options.network, seed_etc))
+    if options.named_volumes:  # made, and filled from the image, before the spec names them
+        from ..volumes.attach import attach_volumes
+        options = attach_volumes(root, image.snapshots, options)
     spec = build_spec(image.config, options, user)
     with open(paths.container_file(root, container_id, paths.SPEC), "w") as handle:
         handle.write(fastjson.dumps(spec))

@@ -51,4 +51,9 @@ def _shim(prepared: Prepared, init: bool, report_fd: int) -> None:
         os.write(report_fd, STARTED)
         # the caller returns; a later failure's report must not reach a reused fd number
         os.dup2(null, report_fd, inheritable=False)
-    supervise_logged(prepared, null, init, attached=False, on_started=started)
+    if prepared.container.restart_policy == "no":
+        supervise_logged(prepared, null, init, attached=False, on_started=started)
+        return
+    from .restarts import keep_restarting
+    keep_restarting(prepared, lambda again, on_started: supervise_logged(
+        again, null, init, attached=False, on_started=on_started), report_fd)

@@ -47,7 +47,8 @@ Status.STOPPED = Status._define("stopped")
 
 
 _ALLOWED = {Status.CREATED: {Status.RUNNING, Status.STOPPED},
-            Status.RUNNING: {Status.STOPPED}, Status.STOPPED: set()}
+            # stopped -> running: `pyreg start`, `restart`, a --restart policy
+            Status.RUNNING: {Status.STOPPED}, Status.STOPPED: {Status.RUNNING}}
 
 
 class Container(Record):
@@ -57,6 +58,9 @@ class Container(Record):
         "exit_code": None, "started": 0.0, "finished": 0.0, "runtime": "pyreg",
         "auto_remove": False, "detached": False, "rootfs": dict, "cgroups": list,
         "oom_killed": False, "log_max_size": None, "log_max_files": None,  # None: logfile's defaults
+        "init": False,  # --init, kept for `pyreg start`
+        "restart_policy": "no", "restart_count": 0,  # --restart (container/restarts.py)
+        "id_mapping": None,  # --userns=auto: [host uid, host gid, size] (container/idmap.py)
     }
 
     def transition(self, to: Status) -> None:
@@ -67,6 +71,7 @@ class Container(Record):
     def mark_running(self, pid: int) -> None:
         self.transition(Status.RUNNING)
         self.pid, self.pid_start, self.started = pid, process_start_time(pid) or 0, time.time()
+        self.exit_code = None  # started again: the last run's code no longer holds
 
     def mark_stopped(self, exit_code: int | None) -> None:
         self.transition(Status.STOPPED)

@@ -1,6 +1,8 @@
-"""`pyreg run -t`: the container gets a pseudo-terminal as its controlling
-terminal; we relay between it and our own stdin/stdout (raw mode when our
-stdin is a terminal, so keys such as Ctrl-C reach the container's shell).
+"""`pyreg run -t` and `pyreg exec -t`: the container's process gets a
+pseudo-terminal as its controlling terminal; we relay between it and our
+own stdin/stdout (raw mode when our stdin is a terminal, so keys such as
+Ctrl-C reach the container's shell), and pass on our window size and its
+changes.
 
 The relay is a select loop in the main thread: after unshare(CLONE_NEWPID)
 the kernel refuses to create threads in this process.
@@ -149,3 +151,29 @@ def run_with_terminal(prepared: Prepared, interactive: bool, init: bool,
         relay.close()
         if log is not None:
             log.close()
+
+
+def relay_terminal(start, interactive: bool) -> int:
+    """`start(stdio)` starts a process that takes a new pty as its
+    terminal (stdio.terminal, in the process before it execs) and returns
+    its pid; relay to it until it exits; its exit code. `pyreg exec -t`."""
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    relay, previous = Relay(-1, interactive), None
+
+    def resized(_signum=None, _frame=None) -> None:
+        _copy_size(0 if os.isatty(0) else 1, relay.master)
+    try:
+        with _raw_mode(0, interactive and os.isatty(0)):
+            channel = theirs.fileno()
+            pid = start(Stdio(0, 1, 2, terminal=lambda: attach_terminal(channel)))
+            theirs.close()
+            relay.attach(_receive_fd(ours))
+            previous = _signal.signal(_signal.SIGWINCH, resized)
+            resized()
+            return relay.wait(pid)
+    finally:
+        if previous is not None:
+            _signal.signal(_signal.SIGWINCH, previous)
+        ours.close()
+        theirs.close()
+        relay.close()

@@ -25,3 +25,15 @@ def opaque_xattr() -> str:
 
 def is_whiteout(info: os.stat_result) -> bool:
     return stat.S_ISCHR(info.st_mode) and info.st_rdev == 0
+
+
+def is_opaque_directory(path: str) -> bool:
+    """Whether the snapshot directory at path hides the layers below it
+    (either xattr: a store made by root or by a rootless user)."""
+    for name in (OPAQUE_XATTR, ROOTLESS_OPAQUE_XATTR):
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            continue
+    return False

@@ -213,6 +213,22 @@ def mask_paths(masked: list[str], read_only: list[str]) -> None:
             pass
 
 
+def pin_paths(spec: dict, rootfs: str) -> tuple[dict, str]:
+    """The spec with each bind source, and the rootfs, as /proc/self/fd/N
+    of an O_PATH descriptor opened now: resolving those later walks no
+    directory on the way, whoever we have become by then."""
+    def pinned(path: str) -> str:
+        return f"/proc/self/fd/{os.open(path, os.O_PATH | os.O_CLOEXEC)}"
+    entries = []
+    for entry in spec.get("mounts") or []:
+        if entry.get("type") == "bind" and os.path.exists(entry.get("source") or ""):
+            entry = dict(entry, source=pinned(entry["source"]))
+        entries.append(entry)
+    # "/.": the magic link is then a step of the path, not its last part,
+    # which Beneath opens without following
+    return dict(spec, mounts=entries), pinned(rootfs) + "/."
+
+
 def setup_filesystem(spec: dict, rootfs: str) -> None:
     """Everything from spec mounts to the read-only root, in the container's
     mount namespace, with rootfs already mounted. /dev's nodes go into our

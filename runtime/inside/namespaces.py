@@ -38,6 +38,49 @@ def enter_user_namespace() -> None:
     _write("/proc/self/gid_map", f"0 {gid} 1")
 
 
+def enter_mapped_user_namespace(uid_map: str, gid_map: str) -> None:
+    """As root (--userns=auto): unshare a user namespace whose ids map to
+    a range of the host's. Only a process with CAP_SETUID in the parent
+    namespace may write such maps, which we lose by unsharing: a helper
+    forked before writes them for us, then ends."""
+    ready_read, ready_write = os.pipe()
+    helper = os.fork()
+    if helper == 0:
+        _map_parent(ready_read, ready_write, uid_map, gid_map)
+    os.close(ready_read)
+    try:
+        linux.unshare(linux.CLONE_NEWUSER)
+    finally:
+        os.write(ready_write, b"1")
+        os.close(ready_write)
+    _, status = os.waitpid(helper, 0)
+    if status != 0:
+        raise OSError(1, "cannot write the user namespace's uid_map and gid_map")
+
+
+def _map_parent(ready_read: int, ready_write: int, uid_map: str, gid_map: str) -> None:
+    """The helper: once the parent has unshared, write its maps. Never returns."""
+    code = 1
+    try:
+        os.close(ready_write)
+        if os.read(ready_read, 1) == b"1":
+            parent = os.getppid()
+            _write(f"/proc/{parent}/uid_map", uid_map)
+            _write(f"/proc/{parent}/gid_map", gid_map)
+            code = 0
+    finally:
+        os._exit(code)
+
+
+def become_namespace_root() -> None:
+    """Take uid and gid 0 of the user namespace we are in (the host's root
+    is not mapped in it, and files made by an unmapped id fail with
+    EOVERFLOW), keeping every capability in it."""
+    os.setgroups([])
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+
+
 def setgroups_allowed() -> bool:
     try:
         with open("/proc/self/setgroups") as handle:

@@ -66,6 +66,8 @@ def start(spec: dict, plan, stdio: Stdio, confinement: Confinement, init: bool =
     kinds = {n["type"] for n in spec["linux"]["namespaces"]}
     if namespaces.rootless():
         namespaces.enter_user_namespace()
+    elif "user" in kinds:  # --userns=auto: the pid namespace below then belongs to it
+        namespaces.enter_mapped_user_namespace(*_id_maps(spec["linux"]))
     if "pid" in kinds:
         linux.unshare(linux.CLONE_NEWPID)  # applies to our children only
 
@@ -78,10 +80,17 @@ def start(spec: dict, plan, stdio: Stdio, confinement: Confinement, init: bool =
                           explain=explain)
 
 
+def _id_maps(linux_section: dict) -> tuple[str, str]:
+    """The spec's uidMappings and gidMappings as uid_map and gid_map lines."""
+    return tuple("".join(f"{m['containerID']} {m['hostID']} {m['size']}\n"
+                         for m in linux_section.get(key) or [])
+                 for key in ("uidMappings", "gidMappings"))
+
+
 def _setup(spec: dict, plan, stdio: Stdio, kinds: set[str], confinement: Confinement) -> None:
     """kinds: the namespaces the spec asks for."""
     os.setsid()
-    enter_groups(confinement)
+    enter_groups(confinement)  # as the host's root, whose cgroup files these are
     flags = 0
     for kind in kinds:
         flags |= _NAMESPACE_FLAGS.get(kind, 0)
@@ -92,7 +101,14 @@ def _setup(spec: dict, plan, stdio: Stdio, kinds: set[str], confinement: Confine
         namespaces.bring_up("lo")
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     mount_rootfs(plan)
-    mounts.setup_filesystem(spec, plan.target)
+    rootfs = plan.target
+    if "user" in kinds:  # only --userns=auto, run by root, asks for one (runspec/build.py)
+        # Still the host's root: reach the rootfs and the bind sources now,
+        # through directories the container's root may not traverse (a
+        # 0700 --root); then become the container's root, who makes files.
+        spec, rootfs = mounts.pin_paths(spec, rootfs)
+        namespaces.become_namespace_root()
+    mounts.setup_filesystem(spec, rootfs)
     if stdio.terminal is not None:
         stdio.terminal()
     else:
@@ -126,7 +142,11 @@ def join(pid: int, rootless: bool, process: dict, stdio: Stdio, confinement: Con
             enter_groups(confinement)
             for name, flag in _JOINED:
                 linux.setns(namespace_fds[name], flag)
-            attach_stdio(stdio)
+            if stdio.terminal is not None:  # exec -t: a pty of the container's devpts
+                os.setsid()
+                stdio.terminal()
+            else:
+                attach_stdio(stdio)
             exec_command(process, report_fd, program_fd, confinement.seccomp)
         return fork_reporting(joined, command=process["args"][0], explain=explain)
     finally:

@@ -76,6 +76,10 @@ class RunOptions(Record):
         "cap_add": (),  # names as given: NET_ADMIN, cap_net_admin, ALL
         "cap_drop": (),
         "seccomp": "default",  # "default", "unconfined", or a profile in docker's format
+        "tmpfs": (),  # mountspec.Tmpfs: --tmpfs and --mount type=tmpfs
+        "named_volumes": (),  # mountspec.NamedVolume; prepare turns them into volumes (binds)
+        "userns": None,  # userns.UsernsMode (--userns); None: the host's user namespace
+        "id_mapping": None,  # userns.IdMapping picked for it (container/idmap.py)
     }
 
 
@@ -132,6 +136,9 @@ def build_spec(image_config: dict, options: RunOptions, user: User) -> dict:
         namespaces.append({"type": "network"})
     linux = {"namespaces": namespaces, "resources": resources(options),
              "maskedPaths": list(MASKED_PATHS), "readonlyPaths": list(READONLY_PATHS)}
+    if options.id_mapping is not None:  # --userns=auto
+        namespaces.append({"type": "user"})
+        linux.update(options.id_mapping.spec_section())
     if options.seccomp != "unconfined":
         linux["seccomp"] = seccomp_section(options.seccomp, capabilities)
     return {
@@ -195,7 +202,7 @@ def extra_mounts(options: RunOptions) -> list[dict]:
         flags = ["rbind", "rprivate", "nodev"] + (["ro", "rro"] if volume.read_only else [])
         mounts.append({"destination": volume.container, "type": "bind", "source": volume.host,
                        "options": flags})
-    return mounts
+    return mounts + [tmpfs.mount() for tmpfs in options.tmpfs]
 
 
 def device_rules() -> list[dict]:

@@ -24,8 +24,10 @@ def test_state_round_trips_and_keeps_the_lifecycle(tmp_path):
     loaded = store.load(container.id)
     assert loaded == container and loaded.status is Status.RUNNING and loaded.is_alive()
     loaded.mark_stopped(3)
-    with pytest.raises(ContainerError, match="cannot go from stopped to running"):
-        loaded.transition(Status.RUNNING)
+    with pytest.raises(ContainerError, match="cannot go from stopped to created"):
+        loaded.transition(Status.CREATED)
+    loaded.mark_running(os.getpid())  # started again (`pyreg start`): the old code is gone
+    assert loaded.status is Status.RUNNING and loaded.exit_code is None
     with pytest.raises(ContainerError, match="already in use"):
         store.create("img", ["true"], name="web")
     (tmp_path / "containers" / container.id / "state.json").write_text('{"id": ')
