@@ -13,11 +13,15 @@
 Routes are labelled by kind (manifest, blob, upload session...), never by
 repository, so the number of series stays fixed. Each RegistryMetrics has
 its own CollectorRegistry: several apps in one process (tests) do not mix.
-With `--workers N` each process counts its own requests; prometheus_client's
-multiprocess mode (PROMETHEUS_MULTIPROC_DIR) is the way to merge them.
+With `--workers N` each process counts its own requests into
+prometheus_client's multiprocess files, in a directory `pyreg serve` makes
+(registry/serving_operations.py) and removes; a scrape of any worker merges them
+all. The variable must be set before prometheus_client is imported, which
+is why `registry.operations` imports this module only when metrics are on.
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import AsyncIterator
 
@@ -27,6 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from storage_backends.base import BlobWriter, FileInfo, PathNotFound, StorageDriver
 
 from .auth.scopes import RouteKind, route_kind
+from .serving_operations import MULTIPROC_VARIABLE
 
 _METHODS = {"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"}
 _UPLOAD_BODIES = {(RouteKind.UPLOAD, "PATCH"), (RouteKind.UPLOAD, "PUT"), (RouteKind.UPLOAD_START, "POST")}
@@ -47,7 +52,8 @@ class RegistryMetrics:
                                  ["route", "method"], buckets=_LATENCY_BUCKETS, **kw)
         self.bytes_in = Counter("pyreg_http_request_bytes", "Request body bytes received", ["route"], **kw)
         self.bytes_out = Counter("pyreg_http_response_bytes", "Response body bytes sent", ["route"], **kw)
-        self.uploads = Gauge("pyreg_uploads_in_progress", "Request bodies being streamed into uploads", **kw)
+        self.uploads = Gauge("pyreg_uploads_in_progress", "Request bodies being streamed into uploads",
+                             multiprocess_mode="livesum", **kw)
         self.storage_latency = Histogram("pyreg_storage_operation_duration_seconds", "Storage driver calls",
                                          ["driver", "operation"], buckets=_LATENCY_BUCKETS, **kw)
         self.storage_errors = Counter("pyreg_storage_operation_errors", "Storage driver calls that failed",
@@ -58,14 +64,21 @@ class RegistryMetrics:
         self.cache.labels(cache, "hit" if hit else "miss").inc()
 
     async def handler(self, request: web.Request) -> web.Response:
-        """`GET /metrics`."""
-        return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        """`GET /metrics`: this process's metrics, or every worker's merged."""
+        registry = self.registry
+        if os.environ.get(MULTIPROC_VARIABLE):
+            from prometheus_client import multiprocess
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    def install(self, app: web.Application, path: str = "/metrics") -> None:
-        """The middleware (outermost), the bytes-out hook and the scrape route."""
+    def install(self, app: web.Application, path: str | None = "/metrics") -> None:
+        """The middleware (outermost), the bytes-out hook and the scrape
+        route (none when `path` is None: scraped elsewhere)."""
         app.middlewares.insert(0, self.middleware())
         app.on_response_prepare.append(self.on_prepare)
-        app.router.add_get(path, self.handler)
+        if path is not None:
+            app.router.add_get(path, self.handler)
 
     async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Bytes out, counted as the headers go: a file sent with sendfile
