@@ -2,7 +2,7 @@
 starts, in the parent process, importing nothing heavy (the socket is
 bound before aiohttp is loaded):
 
-  - the debug listener's address, checked free, so a taken one fails with
+  - tracing's packages, checked installed, and the debug listener's address, checked free, so a taken one fails with
     one line instead of every worker dying on it;
   - with several workers and metrics on, a fresh directory for
     prometheus_client's multiprocess files (PROMETHEUS_MULTIPROC_DIR, read
@@ -23,6 +23,9 @@ MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 @contextlib.contextmanager
 def serving_operations(config: RegistryConfig, workers: int) -> Iterator[None]:
+    if config.ops.tracing:
+        from .tracing import check_available
+        check_available()
     if config.debug.addr is not None:
         from .server import bind_socket  # raises ServeError naming the address
         bind_socket(HttpSettings(addr=config.debug.addr), listen=False).close()

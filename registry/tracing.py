@@ -12,30 +12,43 @@ OpenTelemetry is imported.
 """
 from __future__ import annotations
 
-from aiohttp import web
+import importlib.util
 
-from .auth.scopes import RouteKind, route_kind
 from .config import ConfigError
-from .middlewares import route_template
-from .request_ids import request_id
+
+MISSING = ("pyreg.tracing.enabled needs the OpenTelemetry packages: "
+           "pip install opentelemetry-api opentelemetry-sdk")
 
 
-def _kind(request: web.Request) -> str:
-    template = route_template(request)
-    return (route_kind(template) if template is not None else RouteKind.OTHER).value
+def check_available() -> None:
+    """Before serving, without importing aiohttp or OpenTelemetry itself."""
+    try:
+        found = importlib.util.find_spec("opentelemetry.trace") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ConfigError(MISSING)
 
 
 def tracing_middleware():
+    from aiohttp import web
+
+    from .auth.scopes import RouteKind, route_kind
+    from .middlewares import route_template
+    from .request_ids import request_id
     try:
         from opentelemetry import propagate, trace
     except ImportError:
-        raise ConfigError("pyreg.tracing.enabled needs the OpenTelemetry packages: "
-                          "pip install opentelemetry-api opentelemetry-sdk") from None
+        raise ConfigError(MISSING) from None
     tracer = trace.get_tracer("pyreg.registry")
+
+    def kind_of(request: web.Request) -> str:
+        template = route_template(request)
+        return (route_kind(template) if template is not None else RouteKind.OTHER).value
 
     @web.middleware
     async def traced(request: web.Request, handler):
-        kind = _kind(request)
+        kind = kind_of(request)
         with tracer.start_as_current_span(f"{request.method} {kind}", context=propagate.extract(request.headers),
                                           kind=trace.SpanKind.SERVER) as span:
             span.set_attribute("http.request.method", request.method)
