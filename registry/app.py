@@ -22,6 +22,7 @@ from .handlers import base, blobs, catalog, manifests, referrers, tags, uploads
 from .keys import CONFIG, STORE, URLS
 from .maintenance import purge_forever
 from .middlewares import errors_middleware, extra_headers, read_only_middleware
+from .operations import Operations
 from .store import RegistryStore
 from .urls import UrlBuilder
 
@@ -40,9 +41,10 @@ def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None 
     Access control is the config's, unless `access` is given ready-made."""
     config = config or RegistryConfig()
     driver = driver or make_driver(config.storage)
+    ops = Operations(config)  # metrics, notifications, health, request ids: registry/operations.py
     api = web.Application(client_max_size=CLIENT_MAX_SIZE)
     api[CONFIG] = config
-    api[STORE] = RegistryStore(driver, writable=not config.read_only)
+    api[STORE] = RegistryStore(ops.instrument(driver), writable=not config.read_only)
     api[URLS] = UrlBuilder(config.http)
     for module in (base, manifests, blobs, uploads, tags, referrers, catalog):
         module.add_routes(api.router)
@@ -57,6 +59,7 @@ def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None 
         outer.middlewares.append(read_only_middleware)
     if config.http.headers:
         outer.on_response_prepare.append(extra_headers(config.http.headers))
+    ops.mount(outer, api, api[STORE])
     return outer
 
 

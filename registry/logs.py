@@ -28,7 +28,7 @@ class JsonFormatter(logging.Formatter):
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
                  + f".{int(record.msecs):03d}Z",
                  "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage(),
-                 **self._fields}
+                 **self._fields, **getattr(record, "fields", {})}  # an access line's own fields
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry)

@@ -4,8 +4,9 @@ extra codes such as RANGE_INVALID or PAGINATION_NUMBER_INVALID are not used)
 and Distribution's UNKNOWN for the server's own.
 
 Handlers raise `OciError`; aiohttp's own 404/405 become OCI-style bodies too;
-a full disk is answered 507 and logged in one line; anything unexpected is
-logged with its traceback and answered 500.
+a full disk is answered 507 and a storage that fails (after the driver's
+retries) 503, each logged in one line; anything unexpected is logged with
+its traceback and answered 500.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ocispec.errors import ErrorCode, OciError
-from storage_backends.base import StorageFull
+from storage_backends.base import InvalidKey, PathNotFound, StorageError, StorageFull
 
 log = logging.getLogger("pyreg.registry")
 API_VERSION_HEADER = {"Docker-Distribution-API-Version": "registry/2.0"}
@@ -66,11 +67,23 @@ async def errors_middleware(request: web.Request, handler):
         log.error("storage full: refused %s %s (%s)", request.method, request.path, error)
         return error_response(OciError(ErrorCode.UNKNOWN, "the registry's storage is full", status=507),
                               request.method)
+    except StorageError as error:
+        if isinstance(error, (PathNotFound, InvalidKey)):  # a bug of ours, not an outage
+            return _unexpected(request)
+        # The store failed after the driver's own retries (a bucket answering
+        # 503, a refused connection): the client may try again, nothing was kept.
+        log.error("storage unavailable: answered 503 to %s %s (%s)", request.method, request.path, error)
+        return error_response(OciError(ErrorCode.UNKNOWN, "the registry's storage is unavailable; retry later",
+                                       status=503), request.method, {"Retry-After": "1"})
     except (asyncio.CancelledError, ConnectionError):
         raise
     except Exception:
-        log.exception("unexpected error serving %s %s", request.method, request.path)
-        return error_response(OciError(ErrorCode.UNKNOWN, "internal server error"), request.method)
+        return _unexpected(request)
+
+
+def _unexpected(request: web.Request) -> web.Response:
+    log.exception("unexpected error serving %s %s", request.method, request.path)
+    return error_response(OciError(ErrorCode.UNKNOWN, "internal server error"), request.method)
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -6,6 +6,8 @@ serves what pyreg writes, because both use this tree:
     docker/registry/v2/
     ├── blobs/<alg>/<first 2 hex>/<hex>/data          the bytes, shared by all repos
     ├── _pyreg/robots/<name>                            pyreg only: a robot credential (JSON)
+    ├── _pyreg/events/<endpoint>/                       pyreg only: undelivered notifications (a local
+    │                                                   directory, not a key: filesystem storage only)
     └── repositories/<name>/                            <name> may contain '/'
         ├── _layers/<alg>/<hex>/link                    "sha256:<hex>": blob visible here
         ├── _manifests/
@@ -40,6 +42,7 @@ ROOT = "docker/registry/v2"
 BLOBS = f"{ROOT}/blobs"
 REPOSITORIES = f"{ROOT}/repositories"
 ROBOTS = f"{ROOT}/_pyreg/robots"
+EVENTS = f"{ROOT}/_pyreg/events"
 
 
 def blob_dir(digest: Digest) -> str:

@@ -23,6 +23,7 @@ import time
 
 from .config import ConfigError, HttpSettings, RegistryConfig, TlsSettings
 from .logs import ACCESS_LOGGER, configure_logging
+from .serving_operations import forget_worker, serving_operations
 
 _PR_SET_PDEATHSIG = 1
 BACKLOG = 1024
@@ -142,6 +143,7 @@ def run_worker(config: RegistryConfig, sock: socket.socket, context: ssl.SSLCont
 
     from .app import make_app
     from .drain import serve_until_stopped
+    from .request_ids import AccessLogger
     loop = new_loop(event_loop)
     asyncio.set_event_loop(loop)
     access_log = None if config.log.access_log_disabled else logging.getLogger(ACCESS_LOGGER)
@@ -149,7 +151,8 @@ def run_worker(config: RegistryConfig, sock: socket.socket, context: ssl.SSLCont
     try:
         loop.run_until_complete(serve_until_stopped(
             app, lambda runner: web.SockSite(runner, sock, ssl_context=context),
-            config.http.drain_timeout, access_log=access_log, **_header_limits(config)))
+            config.http.drain_timeout, access_log=access_log, access_log_class=AccessLogger,
+            **_header_limits(config)))
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
@@ -195,6 +198,11 @@ def _fork_worker(config: RegistryConfig, context, event_loop: str, sweep_at_star
 def serve(config: RegistryConfig, workers: int = 1, event_loop: str = "asyncio") -> None:
     """Serve until SIGTERM/SIGINT; raises ServeError when it cannot start,
     ConfigError (before anything listens) when TLS or auth cannot be used."""
+    with serving_operations(config, workers):  # the debug address, the metrics of several workers
+        _serve(config, workers, event_loop)
+
+
+def _serve(config: RegistryConfig, workers: int, event_loop: str) -> None:
     configure_logging(config.log)
     context = ssl_context(config.http.tls)
     if workers <= 1:
@@ -254,6 +262,7 @@ def _supervise(config: RegistryConfig, context, workers: int, event_loop: str) -
         except ChildProcessError:
             return
         children.discard(pid)
+        forget_worker(pid)
         if not stopping:
             log.warning("worker %d exited with status %d; starting another", pid, status)
             time.sleep(1)  # a worker that dies at once must not become a fork loop

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from storage_backends.settings import (DriverSettings, FilesystemSettings, InMemorySettings,
                                        S3Settings, StorageSettings)
 
+from .operations import DebugSettings, HealthSettings, NotificationSettings, OpsSettings
 from .table import KEYS
 from .values import ConfigError, parse_addr
 
@@ -88,6 +89,10 @@ class RegistryConfig:
     automatic_mount: bool = True       # ?mount= without from= finds the blob elsewhere
     auth: AuthSettings | None = None
     token_server: TokenServerSettings | None = None
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    debug: DebugSettings = field(default_factory=DebugSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
     warnings: tuple[str, ...] = ()     # one line per no-effect key, for the command line
 
 
@@ -106,6 +111,8 @@ def build_config(values: Mapping[str, Any], warnings: list[str] = ()) -> Registr
         http=HttpSettings(tls=TlsSettings(**fields["tls"]), **fields["http"]),
         storage=StorageSettings(driver=_driver(values, fields), **fields["storage"]),
         log=LogSettings(**fields["log"]), upload_purging=PurgePolicy(**fields["purge"]),
+        notifications=NotificationSettings(**fields["notifications"]), debug=DebugSettings(**fields["debug"]),
+        health=HealthSettings(**fields["health"]), ops=OpsSettings(**fields["ops"]),
         warnings=tuple(warnings), auth=auth, token_server=_token_server(values, fields, auth),
         **fields["registry"])
 

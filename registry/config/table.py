@@ -23,6 +23,7 @@ from typing import Any
 
 from storage_backends.settings import S3_MIN_PART_SIZE
 
+from . import operations as ops
 from . import values as v
 
 
@@ -147,17 +148,17 @@ ROWS = (
     H("http.tls.clientcas", v.as_strings, "tls.clientcas"),
     R("http.tls.ciphersuites"),
     R("http.tls.letsencrypt", subtree=True),
-    R("http.debug.addr", inert=("",)),
-    R("http.debug.prometheus.enabled", inert=(False,)),
-    W("http.debug.prometheus.path", "used only with http.debug.prometheus.enabled"),
+    H("http.debug.addr", v.as_addr, "debug.addr", inert=("",)),
+    H("http.debug.prometheus.enabled", v.as_bool, "debug.prometheus"),
+    H("http.debug.prometheus.path", v.as_prefix, "debug.prometheus_path"),
     W("http.http2.disabled", "pyreg serves HTTP/1.1 only", inert=(True,)),
     # -- the rest of the tree
-    R("notifications.endpoints", subtree=True),
-    W("notifications.events.includereferences", "used only with notifications.endpoints"),
+    H("notifications.endpoints", ops.as_endpoints, "notifications.endpoints", subtree=True),
+    H("notifications.events.includereferences", v.as_bool, "notifications.include_references"),
     W("redis", "Distribution uses it only for storage.cache.blobdescriptor", subtree=True),
-    R("health.storagedriver.enabled", inert=(False,)),
-    R("health.storagedriver.interval"),
-    R("health.storagedriver.threshold"),
+    H("health.storagedriver.enabled", v.as_bool, "health.storage_enabled"),
+    H("health.storagedriver.interval", ops.as_positive_duration, "health.storage_interval"),
+    H("health.storagedriver.threshold", ops.as_count, "health.storage_threshold"),
     R("health.file", subtree=True),
     R("health.http", subtree=True),
     R("health.tcp", subtree=True),
@@ -178,6 +179,11 @@ ROWS = (
     R("validation.manifests.urls.deny"),
     # -- pyreg's own
     H("pyreg.mount.automatic", v.as_bool, "registry.automatic_mount"),
+    # observability and notifications (registry/operations.py)
+    H("pyreg.metrics.enabled", v.as_bool, "ops.metrics"),
+    H("pyreg.tracing.enabled", v.as_bool, "ops.tracing"),
+    H("pyreg.notifications.queuedir", v.as_string, "ops.events_dir"),
+    H("pyreg.notifications.queuelimit", ops.as_count, "ops.events_limit"),
     # the built-in token issuer (registry/auth/issuer.py), served at `path`
     H("pyreg.tokenserver.keydir", v.as_string, "tokenserver.key_dir", required=True),
     H("pyreg.tokenserver.htpasswd", v.as_string, "tokenserver.htpasswd"),

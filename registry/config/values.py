@@ -7,7 +7,7 @@ import re
 from typing import Any, Callable, Mapping
 
 Parser = Callable[[Any, str], Any]
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns)")
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")  # longest units first: "200ms"
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 

@@ -12,12 +12,11 @@ looked up by the notifier in the background.
 """
 from __future__ import annotations
 
-import uuid
-
 from aiohttp import web
 
 from ..auth.caller import grant_of
 from ..auth.scopes import RouteKind, route_kind
+from ..request_ids import request_id
 from .envelope import BLOB_MEDIA_TYPE, RequestInfo, make_event, target
 from .notifier import Notifier
 
@@ -50,7 +49,7 @@ def event_for(request: web.Request, response: web.StreamResponse, notifier: Noti
 def request_info(request: web.Request) -> RequestInfo:
     peer = request.transport.get_extra_info("peername") if request.transport else None
     addr = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else (request.remote or "")
-    return RequestInfo(id=request.headers.get("X-Request-Id") or str(uuid.uuid4()), addr=addr,
+    return RequestInfo(id=request_id(request), addr=addr,
                        host=request.host, method=request.method,
                        useragent=request.headers.get("User-Agent", ""))
 

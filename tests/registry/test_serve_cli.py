@@ -41,15 +41,12 @@ REFUSED_YAML = {
     "auth.silly": "auth:\n  silly: {realm: r, service: s}\n",
     "http.tls.ciphersuites": "http:\n  tls:\n    ciphersuites: [TLS_AES_128_GCM_SHA256]\n",
     "proxy.remoteurl": "proxy:\n  remoteurl: https://registry-1.docker.io\n",
-    "notifications.endpoints": "notifications:\n  endpoints:\n    - {name: l, url: https://x/e}\n",
-    "http.debug.addr": "http:\n  debug: {addr: 127.0.0.1:5001}\n",
-    "health.storagedriver.enabled": "health:\n  storagedriver: {enabled: true}\n",
+    "health.http": "health:\n  http: [{uri: 'http://127.0.0.1:1/'}]\n",
 }
 REFUSED_ENV = {
     "auth.silly": {"REGISTRY_AUTH": "silly", "REGISTRY_AUTH_SILLY_REALM": "r"},
     "http.tls.ciphersuites": {"REGISTRY_HTTP_TLS_CIPHERSUITES": "[TLS_AES_128_GCM_SHA256]"},
     "proxy.remoteurl": {"REGISTRY_PROXY_REMOTEURL": "https://registry-1.docker.io"},
-    "http.debug.addr": {"REGISTRY_HTTP_DEBUG_ADDR": "127.0.0.1:5001"},
 }
 
 

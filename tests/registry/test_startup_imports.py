@@ -47,3 +47,18 @@ def test_without_auth_the_app_loads_no_cryptography():
                  "make_app(config_from_dict({}, {}), MemoryDriver())\n"
                  "print(sorted(m for m in sys.modules if m.startswith(('cryptography', 'registry.auth.'))))")
     assert loaded == "['registry.auth.caller']"
+
+
+def test_metrics_notifications_and_tracing_load_only_when_configured():
+    code = ("import sys\n"
+            "from registry.app import make_app\n"
+            "from registry.config import config_from_dict\n"
+            "from storage_backends.memory import MemoryDriver\n"
+            "make_app(config_from_dict({CONFIG}, {{}}), MemoryDriver())\n"
+            "print(sorted(m for m in ('prometheus_client', 'registry.events.notifier', 'opentelemetry')"
+            " if m in sys.modules))")
+    assert run(code.replace("{CONFIG}", "{}").replace("{{}}", "{}")) == "[]"
+    configured = ("{'pyreg': {'metrics': {'enabled': True}}, 'notifications': "
+                  "{'endpoints': [{'name': 'l', 'url': 'http://127.0.0.1:1/'}]}}")
+    assert run(code.replace("{CONFIG}", configured).replace("{{}}", "{}")) == \
+        "['prometheus_client', 'registry.events.notifier']"

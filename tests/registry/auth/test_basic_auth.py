@@ -97,3 +97,9 @@ async def test_a_burst_of_guesses_from_one_address_gets_429(aiohttp_client, tmp_
     assert int(limited.headers["Retry-After"]) >= 1
     # alice, verified before the attack, is not held up on the attacker's address
     assert (await client.get("/v2/", headers=basic("alice", "alice-pw"))).status == 200
+
+
+async def test_healthz_answers_without_credentials_while_the_api_asks_for_them(client):
+    assert (await client.get("/v2/")).status == 401
+    healthz = await client.get("/healthz")
+    assert (healthz.status, await healthz.text()) == (200, "ok\n")
