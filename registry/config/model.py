@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from storage_backends.settings import (DriverSettings, FilesystemSettings, InMemorySettings,
                                        S3Settings, StorageSettings)
 
+from .proxy import ProxySettings, build_proxy
 from .table import KEYS
 from .values import ConfigError, parse_addr
 
@@ -88,6 +89,7 @@ class RegistryConfig:
     automatic_mount: bool = True       # ?mount= without from= finds the blob elsewhere
     auth: AuthSettings | None = None
     token_server: TokenServerSettings | None = None
+    proxy: ProxySettings | None = None  # the pull-through cache's upstreams
     warnings: tuple[str, ...] = ()     # one line per no-effect key, for the command line
 
 
@@ -107,6 +109,7 @@ def build_config(values: Mapping[str, Any], warnings: list[str] = ()) -> Registr
         storage=StorageSettings(driver=_driver(values, fields), **fields["storage"]),
         log=LogSettings(**fields["log"]), upload_purging=PurgePolicy(**fields["purge"]),
         warnings=tuple(warnings), auth=auth, token_server=_token_server(values, fields, auth),
+        proxy=build_proxy(fields["proxy"]),
         **fields["registry"])
 
 
