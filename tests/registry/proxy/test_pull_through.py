@@ -11,7 +11,9 @@ import pytest
 from ocispec import mediatypes as mt
 from ocispec.digest import Digest
 from registry import paths
-from tests.registry.seed import sha256
+from registry.app import make_app
+from registry.config import config_from_dict
+from tests.registry.seed import push_blob, sha256
 
 from .upstream_app import random_image
 
@@ -181,3 +183,22 @@ async def test_unknown_content_upstream_is_the_spec_unknown_code(proxy):
     assert manifest.status == 404 and (await manifest.json())["errors"][0]["code"] == "MANIFEST_UNKNOWN"
     blob = await proxy.get(f"/v2/{REPO}/blobs/{sha256(b'absent')}")
     assert blob.status == 404 and (await blob.json())["errors"][0]["code"] == "BLOB_UNKNOWN"
+
+
+async def test_upstreams_by_prefix_map_names_and_may_accept_pushes(aiohttp_client, upstream_url,
+                                                                   upstream_state, storage):
+    config = config_from_dict({"pyreg": {"proxy": {"upstreams": [
+        {"prefix": "hub/", "remoteurl": upstream_url},
+        {"prefix": "mirror/team", "remoteurl": upstream_url, "push": True},
+    ]}}}, environ={})
+    proxy = await aiohttp_client(make_app(config, storage))
+    raw, digest = image_of(upstream_state)
+    # hub/library/app is library/app upstream.
+    assert (await pull_all(proxy, upstream_state, repo="hub/library/app")) == (digest, raw)
+    assert upstream_state.count("GET", "/v2/library/app/manifests/v1") == 1
+    # A push to the prefix with `push: true` is stored here; to the other, refused.
+    assert (await proxy.post("/v2/hub/library/app/blobs/uploads/")).status == 405
+    pushed = await push_blob(proxy, "mirror/team/own", b"local bytes")
+    assert (await proxy.get(f"/v2/mirror/team/own/blobs/{pushed}")).status == 200
+    # Not under any prefix: an ordinary repository of this registry.
+    assert (await proxy.get(f"/v2/{REPO}/manifests/v1")).status == 404
