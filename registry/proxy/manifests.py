@@ -2,11 +2,14 @@
 store, then served by the registry's own handler from there.
 
 By digest, a manifest is immutable: once stored it is never asked for
-again. By tag, the local tag is trusted for the upstream's `ttl` after it
-was last confirmed (the tag link's modification time, in storage, so every
-worker and replica agrees); then a HEAD asks where the tag points now, a
-GET follows only when it moved. When the upstream cannot answer, a cached
-tag is served as it is, stale, with a log line.
+again. By tag, the local tag is trusted for the upstream's `ttl` after this
+process last confirmed it; then a HEAD asks where the tag points now, a GET
+follows only when it moved. The confirmations are kept in memory, not
+written: a write (fsync'd) on every confirmed tag made a pull with ttl=0
+wait 30-60 ms more per tag. Each worker and replica confirms for itself,
+so none serves a tag staler than the ttl; a restart confirms again. When
+the upstream cannot answer, a cached tag is served as it is, stale, with a
+log line.
 """
 from __future__ import annotations
 
@@ -16,19 +19,20 @@ import time
 from ocispec.digest import Digest
 from ocispec.errors import ErrorCode, OciError
 from ocispec.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
-from storage_backends.base import PathNotFound
-
 from .. import paths
 from ..store import RegistryStore
 from .errors import UpstreamError, UpstreamLied
 from .upstream import MANIFEST_ACCEPT, UpstreamClient
 
 log = logging.getLogger("pyreg.registry.proxy")
+MAX_CONFIRMED = 100_000
 
 
 class ManifestCache:
     def __init__(self, store: RegistryStore):
         self.store = store
+        # (name, tag) -> (digest, time.monotonic() of the upstream's confirmation)
+        self.confirmed: dict[tuple[str, str], tuple[Digest, float]] = {}
 
     async def ensure_digest(self, client: UpstreamClient, name: str, digest: Digest) -> None:
         """Make the manifest `digest` visible in `name`, or raise OciError."""
@@ -44,12 +48,12 @@ class ManifestCache:
         """Bring the tag up to date with the upstream when its ttl ran out;
         keep serving the cached one if the upstream cannot say."""
         local = await self.store.tags.resolve(name, tag)
-        if local is not None and await self._confirmed_within(name, tag, client.upstream.ttl):
+        if local is not None and self._confirmed_within(name, tag, local, client.upstream.ttl):
             return
         try:
             remote = await self._head(client, name, tag)
             if remote is not None and remote == local:
-                await self.store.tags.point(name, tag, local)  # confirmed: the ttl starts again
+                self._confirm(name, tag, local)
                 return
             manifest = await self._fetch(client, name, tag, None)
         except UpstreamError as error:
@@ -59,12 +63,16 @@ class ManifestCache:
             return
         await self._keep(name, manifest, tag)
 
-    async def _confirmed_within(self, name: str, tag: str, ttl: float) -> bool:
-        try:
-            modified = (await self.store.driver.stat(paths.tag_current_link(name, tag))).modified
-        except PathNotFound:
-            return False
-        return bool(modified) and time.time() - modified < ttl
+    def _confirmed_within(self, name: str, tag: str, local: Digest, ttl: float) -> bool:
+        """Confirmed that recently, as pointing where it still points here
+        (another replica may have moved it since)."""
+        digest, at = self.confirmed.get((name, tag), (None, 0.0))
+        return digest == local and time.monotonic() - at < ttl
+
+    def _confirm(self, name: str, tag: str, digest: Digest) -> None:
+        if len(self.confirmed) >= MAX_CONFIRMED:
+            self.confirmed.clear()  # asked again once: cheaper than any bookkeeping
+        self.confirmed[(name, tag)] = (digest, time.monotonic())
 
     async def _head(self, client: UpstreamClient, name: str, tag: str) -> Digest | None:
         """Where the tag points upstream, if a HEAD says (not every registry does)."""
@@ -100,3 +108,4 @@ class ManifestCache:
         await self.store.links.write(paths.revision_link(name, manifest.digest), manifest.digest)
         if tag is not None:
             await self.store.tags.point(name, tag, manifest.digest)
+            self._confirm(name, tag, manifest.digest)

@@ -22,6 +22,10 @@ from .upstream_auth import UpstreamAuth
 
 CONNECT_TIMEOUT = 10.0
 SOCK_READ = 30.0
+# aiohttp's default 64 KiB read buffer pauses the socket often: the first
+# fetch of a 64 MiB blob through the proxy took a median 0.58 s with it and
+# 0.38 s with 4 MiB (3 runs each, this busy 2-core machine).
+READ_BUFFER = 4 << 20
 MANIFEST_ACCEPT = ", ".join((mt.OCI_MANIFEST, mt.OCI_INDEX, mt.DOCKER_MANIFEST, mt.DOCKER_MANIFEST_LIST))
 
 
@@ -29,7 +33,7 @@ def open_session() -> aiohttp.ClientSession:
     context = ssl.create_default_context()  # verifies certificates and host names
     timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT, sock_read=SOCK_READ)
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=64),
-                                 timeout=timeout, auto_decompress=False)
+                                 timeout=timeout, auto_decompress=False, read_bufsize=READ_BUFFER)
 
 
 class UpstreamClient:
