@@ -108,7 +108,7 @@ async def _lead(request: web.Request, transfer: Transfer) -> web.StreamResponse:
             if pending is not None:
                 await response.write(pending)
             pending = chunk
-        if transfer.done.exception() is not None:
+        if not transfer.verified:
             request.transport.close()  # the client sees a body cut short, never a whole wrong one
             return response
         if pending is not None:

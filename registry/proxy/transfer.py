@@ -8,7 +8,8 @@ way to an uncommitted storage write; they become the blob only when the
 digest matched. The leader's feed is a small bounded queue (back-pressure,
 never the whole blob in memory), and the feed's last chunk is handed over
 only once the digest is known good: a client is never given a complete body
-of bytes that do not match.
+of bytes that do not match. (It is not held back for the commit's fsync:
+if the store then fails, the client still got verified bytes.)
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from ocispec.verified import CHUNK, copy_verified_async
 
 from .. import paths
 from ..store import RegistryStore
-from .errors import UpstreamError, UpstreamLied
+from .errors import UpstreamError, UpstreamLied, UpstreamNotFound
 from .upstream import UpstreamClient
 
 log = logging.getLogger("pyreg.registry.proxy")
@@ -37,6 +38,7 @@ class Transfer:
         self.size: asyncio.Future[int] = loop.create_future()   # once the upstream answered
         self.done: asyncio.Future[None] = loop.create_future()  # stored, or the error
         self.feed: asyncio.Queue | None = asyncio.Queue(FEED_DEPTH)
+        self.verified = False  # the digest matched: the leader may send its last chunk
 
     def detach(self) -> None:
         """The leader's client is gone: the transfer goes on without it."""
@@ -48,23 +50,30 @@ class Transfer:
         try:
             await self._copy()
             self.done.set_result(None)
-        except (UpstreamError, OciError) as error:
-            reason = error.reason if isinstance(error, UpstreamError) else error.message
-            if isinstance(error, OciError):  # the Verifier's: wrong size or digest
-                log.error("proxy: upstream sent wrong bytes for %s in %s (%s); not cached",
-                          self.digest, self.name, reason)
-                error = UpstreamLied(reason)
-            _fail(self.size, error)
-            _fail(self.done, error)
         except BaseException as error:
-            failure = UpstreamError(f"the transfer failed ({error.__class__.__name__})")
+            failure = self._failure(error)
             _fail(self.size, failure)
             _fail(self.done, failure)
             if not isinstance(error, Exception):
                 raise
-            log.exception("proxy: fetching %s for %s failed", self.digest, self.name)
         finally:
-            await self._put(END)
+            if not self.verified:
+                await self._put(END)
+
+    def _failure(self, error: BaseException) -> UpstreamError:
+        """What went wrong as an UpstreamError, logged in one line (a traceback
+        only for what nobody foresaw)."""
+        if isinstance(error, OciError):  # the Verifier's: wrong size or digest
+            log.error("proxy: upstream sent wrong bytes for %s in %s (%s); not cached",
+                      self.digest, self.name, error.message)
+            return UpstreamLied(error.message)
+        if isinstance(error, UpstreamError):
+            if not isinstance(error, UpstreamNotFound):
+                log.warning("proxy: %s for %s not fetched: %s", self.digest, self.name, error.reason)
+            return error
+        if isinstance(error, Exception):
+            log.error("proxy: fetching %s for %s failed", self.digest, self.name, exc_info=error)
+        return UpstreamError(f"the transfer failed ({error.__class__.__name__})")
 
     async def _copy(self) -> None:
         async with self.client.open("GET", self.name, f"blobs/{self.digest}") as response:
@@ -77,6 +86,10 @@ class Transfer:
                 await copy_verified_async(response.content.iter_chunked(CHUNK), _Fanout(self, writer),
                                           verifier)
                 verifier.verify()
+                # The client's last chunk goes now: the fsync of the commit
+                # need not hold it back, the bytes are known good.
+                self.verified = True
+                await self._put(END)
                 await writer.commit()
             except BaseException:
                 await writer.cancel()
@@ -90,14 +103,15 @@ class Transfer:
 
 
 class _Fanout:
-    """The transfer's sink: storage first, then the leader's feed."""
+    """The transfer's sink: the leader's feed, then storage (the client
+    need not wait for the disk)."""
 
     def __init__(self, transfer: Transfer, writer):
         self.transfer, self.writer = transfer, writer
 
     async def write(self, chunk: bytes) -> None:
-        await self.writer.write(chunk)
         await self.transfer._put(chunk)
+        await self.writer.write(chunk)
 
 
 def _fail(future: asyncio.Future, error: BaseException) -> None:

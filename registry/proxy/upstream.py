@@ -58,7 +58,11 @@ class UpstreamClient:
                 response.release()
                 response = await self._send(method, self.url(name, tail), scope, headers or {})
             _check(response)
-            yield response
+            try:
+                yield response
+            except (aiohttp.ClientError, TimeoutError) as error:  # the body cut or stalled
+                raise UpstreamError(f"{self.upstream.remote_url} stopped sending "
+                                    f"({_describe(error)})") from None
         finally:
             response.release()
 

@@ -202,3 +202,37 @@ async def test_upstreams_by_prefix_map_names_and_may_accept_pushes(aiohttp_clien
     assert (await proxy.get(f"/v2/mirror/team/own/blobs/{pushed}")).status == 200
     # Not under any prefix: an ordinary repository of this registry.
     assert (await proxy.get(f"/v2/{REPO}/manifests/v1")).status == 404
+
+
+@pytest.fixture
+def short_upstream_timeouts(monkeypatch):
+    """Read timeouts of a fraction of a second: a stalled upstream is given up quickly."""
+    monkeypatch.setattr("registry.proxy.upstream.SOCK_READ", 0.3)
+
+
+@pytest.mark.parametrize("proxy_settings", [{"ttl": "0s"}], indirect=True)
+async def test_a_stalled_upstream_times_out_and_the_cache_answers(short_upstream_timeouts, proxy,
+                                                                  upstream_state, caplog):
+    raw, digest = image_of(upstream_state)
+    cached = dict(upstream_state.blobs)
+    await pull_all(proxy, upstream_state)
+    upstream_state.add(random_image(tag="v2"))
+    upstream_state.stall = 2.0
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert (await pull_all(proxy, upstream_state, blobs=cached))[0] == digest
+    missing = await proxy.get(f"/v2/{REPO}/manifests/v2")
+    assert missing.status == 503 and "Timeout" in (await missing.json())["errors"][0]["message"]
+    assert loop.time() - started < 1.9  # neither waited for the stalled upstream
+    assert any("unconfirmed" in record.message for record in caplog.records)
+
+
+async def test_an_upstream_stalling_mid_blob_cuts_the_client_and_caches_nothing(
+        short_upstream_timeouts, proxy, upstream_state, storage, caplog):
+    layer = max(upstream_state.blobs, key=lambda d: len(upstream_state.blobs[d]))
+    upstream_state.chunk_delay = 0.6
+    response = await proxy.get(f"/v2/{REPO}/blobs/{layer}")
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await response.read()
+    assert not await storage.exists(paths.blob_data(Digest.parse(layer)))
+    assert any("stopped sending" in record.message for record in caplog.records)

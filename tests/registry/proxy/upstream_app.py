@@ -52,6 +52,7 @@ class Upstream:
     lies: set[str] = field(default_factory=set)  # digests served with one byte flipped
     chunk_delay: float = 0.0                     # seconds between 64 KiB chunks of a blob
     status: int | None = None                    # answer every /v2/ request with this
+    stall: float = 0.0                           # seconds before answering a /v2/ request
     auth: str | None = None                      # "basic" or "bearer"
     user: tuple[str, str] = ("proxy", "s3cret")
     tokens: set[str] = field(default_factory=set)
@@ -73,6 +74,8 @@ def make_upstream_app(state: Upstream) -> web.Application:
         state.requests[(request.method, request.path)] += 1
         if request.path == "/token":
             return await handler(request)
+        if state.stall:
+            await asyncio.sleep(state.stall)
         if state.status is not None:
             headers = {"Retry-After": "7"} if state.status == 429 else {}
             return web.json_response({"errors": [{"code": "X", "message": "no"}]},
