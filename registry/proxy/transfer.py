@@ -14,12 +14,14 @@ if the store then fails, the client still got verified bytes.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 
 from ocispec.digest import Digest, Verifier
 from ocispec.errors import OciError
 from ocispec.verified import CHUNK, copy_verified_async
+from storage_backends.base import StorageError
 
 from .. import paths
 from ..store import RegistryStore
@@ -80,8 +82,7 @@ class Transfer:
             size = response.content_length
             self.size.set_result(size)
             verifier = Verifier(self.digest, size)
-            key = paths.upload_data(self.name, str(uuid.uuid4()))
-            writer = await self.store.driver.writer(key)
+            key, writer = await self._writer()
             try:
                 await copy_verified_async(response.content.iter_chunked(CHUNK), _Fanout(self, writer),
                                           verifier)
@@ -96,6 +97,17 @@ class Transfer:
                 raise
         await self.store.blobs.adopt(key, self.digest)
         await self.store.blobs.link(self.name, self.digest)
+
+    async def _writer(self):
+        """A new staging write. The previous transfer's commit prunes the
+        `_uploads` directory it leaves empty, and can race the making of this
+        one's (seen as ENOENT on a loaded machine): a second try settles it."""
+        for _ in range(2):
+            key = paths.upload_data(self.name, str(uuid.uuid4()))
+            with contextlib.suppress(StorageError):
+                return key, await self.store.driver.writer(key)
+        key = paths.upload_data(self.name, str(uuid.uuid4()))
+        return key, await self.store.driver.writer(key)
 
     async def _put(self, item) -> None:
         if self.feed is not None:
