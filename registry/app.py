@@ -23,6 +23,7 @@ from .keys import CONFIG, STORE, URLS
 from .maintenance import purge_forever
 from .middlewares import errors_middleware, extra_headers, read_only_middleware
 from .operations import Operations
+from .proxy import mount_proxy
 from .store import RegistryStore
 from .urls import UrlBuilder
 
@@ -57,6 +58,7 @@ def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None 
     _mount_access(outer, config, driver, access)
     if config.read_only:
         outer.middlewares.append(read_only_middleware)
+    mount_proxy(outer, config, api[STORE])
     if config.http.headers:
         outer.on_response_prepare.append(extra_headers(config.http.headers))
     ops.mount(outer, api, api[STORE])

@@ -10,6 +10,7 @@ from storage_backends.settings import (DriverSettings, FilesystemSettings, InMem
                                        S3Settings, StorageSettings)
 
 from .operations import DebugSettings, HealthSettings, NotificationSettings, OpsSettings
+from .proxy import ProxySettings, build_proxy
 from .table import KEYS
 from .values import ConfigError, parse_addr
 
@@ -93,6 +94,7 @@ class RegistryConfig:
     debug: DebugSettings = field(default_factory=DebugSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    proxy: ProxySettings | None = None  # the pull-through cache's upstreams
     warnings: tuple[str, ...] = ()     # one line per no-effect key, for the command line
 
 
@@ -114,6 +116,7 @@ def build_config(values: Mapping[str, Any], warnings: list[str] = ()) -> Registr
         notifications=NotificationSettings(**fields["notifications"]), debug=DebugSettings(**fields["debug"]),
         health=HealthSettings(**fields["health"]), ops=OpsSettings(**fields["ops"]),
         warnings=tuple(warnings), auth=auth, token_server=_token_server(values, fields, auth),
+        proxy=build_proxy(fields["proxy"]),
         **fields["registry"])
 
 

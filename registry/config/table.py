@@ -25,6 +25,7 @@ from storage_backends.settings import S3_MIN_PART_SIZE
 
 from . import operations as ops
 from . import values as v
+from .proxy import as_remote_url, as_upstreams
 
 
 class Status(enum.Enum):
@@ -162,10 +163,10 @@ ROWS = (
     R("health.file", subtree=True),
     R("health.http", subtree=True),
     R("health.tcp", subtree=True),
-    R("proxy.remoteurl", inert=("",)),
-    R("proxy.username"),
-    R("proxy.password"),
-    R("proxy.ttl"),
+    H("proxy.remoteurl", as_remote_url, "proxy.remoteurl"),
+    H("proxy.username", v.as_string, "proxy.username"),
+    H("proxy.password", v.as_string, "proxy.password"),
+    H("proxy.ttl", v.as_duration, "proxy.ttl"),
     R("middleware.registry", subtree=True),
     R("middleware.repository", subtree=True),
     R("middleware.storage", subtree=True),
@@ -194,6 +195,8 @@ ROWS = (
     H("pyreg.tokenserver.path", v.as_prefix, "tokenserver.path"),
     H("pyreg.tokenserver.service", v.as_string, "tokenserver.service"),
     H("pyreg.tokenserver.issuer", v.as_string, "tokenserver.issuer"),
+    # the pull-through cache's upstreams by name prefix (registry/config/proxy.py)
+    H("pyreg.proxy.upstreams", as_upstreams, "proxy.upstreams", subtree=True),
 )
 KEYS: dict[str, Key] = {key.name: key for key in ROWS}
 

@@ -40,13 +40,13 @@ def test_bad_address_is_one_line():
 REFUSED_YAML = {
     "auth.silly": "auth:\n  silly: {realm: r, service: s}\n",
     "http.tls.ciphersuites": "http:\n  tls:\n    ciphersuites: [TLS_AES_128_GCM_SHA256]\n",
-    "proxy.remoteurl": "proxy:\n  remoteurl: https://registry-1.docker.io\n",
+    "compatibility.schema1.enabled": "compatibility:\n  schema1: {enabled: true}\n",
     "health.http": "health:\n  http: [{uri: 'http://127.0.0.1:1/'}]\n",
 }
 REFUSED_ENV = {
     "auth.silly": {"REGISTRY_AUTH": "silly", "REGISTRY_AUTH_SILLY_REALM": "r"},
     "http.tls.ciphersuites": {"REGISTRY_HTTP_TLS_CIPHERSUITES": "[TLS_AES_128_GCM_SHA256]"},
-    "proxy.remoteurl": {"REGISTRY_PROXY_REMOTEURL": "https://registry-1.docker.io"},
+    "compatibility.schema1.enabled": {"REGISTRY_COMPATIBILITY_SCHEMA1_ENABLED": "true"},
 }
 
 
