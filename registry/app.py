@@ -20,6 +20,7 @@ from storage_backends.factory import make_driver
 from .config import RegistryConfig
 from .handlers import base, blobs, catalog, manifests, referrers, tags, uploads
 from .keys import CONFIG, STORE, URLS
+from .gc.schedule import collect_forever, timing_of
 from .maintenance import purge_forever
 from .middlewares import errors_middleware, extra_headers, read_only_middleware
 from .store import RegistryStore
@@ -42,7 +43,7 @@ def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None 
     driver = driver or make_driver(config.storage)
     api = web.Application(client_max_size=CLIENT_MAX_SIZE)
     api[CONFIG] = config
-    api[STORE] = RegistryStore(driver, writable=not config.read_only)
+    api[STORE] = RegistryStore(driver, writable=not config.read_only, gc_timing=timing_of(config.gc))
     api[URLS] = UrlBuilder(config.http)
     for module in (base, manifests, blobs, uploads, tags, referrers, catalog):
         module.add_routes(api.router)
@@ -73,13 +74,16 @@ def _mount_access(app: web.Application, config: RegistryConfig, driver: StorageD
 
 
 def _background(config: RegistryConfig, store: RegistryStore, sweep_at_start: bool):
-    """Purging while the app runs (never in read-only mode); the driver is closed after."""
+    """Purging and garbage collection while the app runs (never in read-only
+    mode); the driver is closed after."""
     async def lifetime(_app: web.Application):
-        task = None
+        tasks = []
         if config.upload_purging.enabled and not config.read_only:
-            task = asyncio.create_task(purge_forever(store, config.upload_purging, sweep_at_start))
+            tasks.append(asyncio.create_task(purge_forever(store, config.upload_purging, sweep_at_start)))
+        if config.gc.enabled and not config.read_only:
+            tasks.append(asyncio.create_task(collect_forever(store.driver, config.gc)))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

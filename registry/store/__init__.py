@@ -9,6 +9,8 @@ from typing import Callable
 from ocispec.digest import Digest
 from storage_backends.base import StorageDriver
 
+from ..gc.freshness import Timing
+from ..gc.guard import SweepGuard
 from .blobs import BlobStore
 from .catalog import first_repositories, walk_repositories
 from .links import Links
@@ -20,14 +22,15 @@ from .uploads import UploadStore, check_upload_id, chunk_out_of_range
 
 
 class RegistryStore:
-    def __init__(self, driver: StorageDriver, writable: bool = True):
+    def __init__(self, driver: StorageDriver, writable: bool = True, gc_timing: Timing = Timing()):
         self.driver = driver
         self.writable = writable  # False in read-only mode: reads write nothing either
         self.links = Links(driver)
-        self.blobs = BlobStore(driver, self.links)
+        self.guard = SweepGuard(driver, gc_timing)  # writers' side of online garbage collection
+        self.blobs = BlobStore(driver, self.links, self.guard)
         self.tags = TagStore(self.links)
         self.referrers = ReferrersIndex(driver, self.links)
-        self.manifests = ManifestStore(self.links, self.blobs, self.tags, self.referrers)
+        self.manifests = ManifestStore(self.links, self.blobs, self.tags, self.referrers, self.guard)
         self.uploads = UploadStore(driver, self.blobs)
         self.upload_owners = UploadOwners(driver)
 
