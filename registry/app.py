@@ -18,7 +18,7 @@ from storage_backends.base import StorageDriver
 from storage_backends.factory import make_driver
 
 from .config import RegistryConfig
-from .handlers import base, blobs, catalog, manifests, referrers, tags, uploads
+from .handlers import base, blobs, catalog, manifests, referrers, repositories, tags, uploads, usage
 from .keys import CONFIG, STORE, URLS
 from .gc.schedule import collect_forever, timing_of
 from .maintenance import purge_forever
@@ -45,7 +45,7 @@ def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None 
     api[CONFIG] = config
     api[STORE] = RegistryStore(driver, writable=not config.read_only, gc_timing=timing_of(config.gc))
     api[URLS] = UrlBuilder(config.http)
-    for module in (base, manifests, blobs, uploads, tags, referrers, catalog):
+    for module in (base, manifests, blobs, uploads, tags, referrers, catalog, usage, repositories):
         module.add_routes(api.router)
     api.cleanup_ctx.append(_background(config, api[STORE], sweep_at_start))
     outer = api

@@ -16,9 +16,11 @@ from .catalog import first_repositories, walk_repositories
 from .links import Links
 from .manifests import ManifestStore, StoredManifest
 from .referrers import ReferrersIndex
+from .repositories import DeletedRepository, delete_repository
 from .tags import TagStore
 from .upload_owners import UploadOwners
 from .uploads import UploadStore, check_upload_id, chunk_out_of_range
+from .usage_meter import UsageMeter
 
 
 class RegistryStore:
@@ -33,6 +35,7 @@ class RegistryStore:
         self.manifests = ManifestStore(self.links, self.blobs, self.tags, self.referrers, self.guard)
         self.uploads = UploadStore(driver, self.blobs)
         self.upload_owners = UploadOwners(driver)
+        self.usage = UsageMeter(driver)
 
     async def repositories(self, count: int, after: str = "",
                            shown: Callable[[str], bool] | None = None) -> list[str]:
@@ -53,6 +56,12 @@ class RegistryStore:
                     return name
         return None
 
+    async def delete_repository(self, name: str) -> DeletedRepository | None:
+        """Tags, manifests, links and uploads of `name`; None when it does not exist."""
+        deleted = await delete_repository(self.links, self.tags, self.manifests, name)
+        self.usage.forget()
+        return deleted
+
     async def referrers_of(self, name: str, subject: Digest) -> list[dict]:
         """Descriptors of the manifests in `name` whose subject is `subject`."""
         if not await self.referrers.is_indexed(name):
@@ -62,4 +71,4 @@ class RegistryStore:
         return await self.referrers.list(name, subject)
 
 
-__all__ = ["RegistryStore", "StoredManifest", "check_upload_id", "chunk_out_of_range"]
+__all__ = ["DeletedRepository", "RegistryStore", "StoredManifest", "check_upload_id", "chunk_out_of_range"]
