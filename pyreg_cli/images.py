@@ -196,7 +196,7 @@ def _registry_host(text: str) -> str:
     return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
 
 
-def _transport_flags(parser) -> None:
+def transport_flags(parser) -> None:
     parser.add_argument("--insecure", action="store_true",
                         help="skip TLS verification, fall back to plain HTTP")
     parser.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
@@ -206,7 +206,7 @@ def _add(subparsers, name, handler, help_text, remote=True):
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(func=handler)
     if remote:
-        _transport_flags(parser)
+        transport_flags(parser)
     return parser
 
 

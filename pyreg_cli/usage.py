@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from pyreg_cli.images import _transport_flags, run
+from pyreg_cli.images import transport_flags, run
 from pyreg_cli.main import CliError
 
 
@@ -15,7 +15,7 @@ def register(subparsers) -> None:
                                    description=__doc__.splitlines()[0])
     parser.add_argument("target", metavar="REGISTRY[/REPO]", help="e.g. localhost:5000 or localhost:5000/team/app")
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    _transport_flags(parser)
+    transport_flags(parser)
     parser.set_defaults(func=cmd_du)
 
 
