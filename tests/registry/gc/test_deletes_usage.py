@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from registry.app import make_app
@@ -102,8 +101,7 @@ async def token(client, scope: str, user: str, password: str) -> dict:
     return bearer((await response.json())["token"])
 
 
-@pytest.mark.parametrize("storage", ["memory"], indirect=True)
-async def test_access_control_asks_the_catalog_scope_pull_and_delete(aiohttp_client, tmp_path, storage):
+async def test_access_control_asks_the_catalog_scope_pull_and_delete(aiohttp_client, tmp_path):
     setup = token_registry(MemoryDriver(), tmp_path)
     client = await aiohttp_client(setup.app)
     admin = await token(client, "repository:team-a/app:pull,push,delete", "admin", "admin-pw")
