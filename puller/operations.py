@@ -113,6 +113,27 @@ async def delete_remote(text: str, transport: Transport) -> str:
     return f"{reference.name}@{digest}"
 
 
+async def delete_tag(text: str, transport: Transport) -> str:
+    """Remove one tag; the manifest, and any other tag of it, stay."""
+    reference = parse_reference(text)
+    if reference.digest is not None:
+        raise InvalidReference(f"{text}: --untag needs REPO:TAG, not a digest")
+    await RemoteRepository(transport, reference).delete_manifest(reference.tag)
+    return f"{reference.name}:{reference.tag}"
+
+
+async def delete_repository(text: str, transport: Transport) -> dict:
+    """A whole repository, through pyreg's own endpoint (puller/registry_admin.py)."""
+    from .registry_admin import delete_repository as delete_whole
+    try:
+        reference = Reference.parse(text, default_tag="")
+    except ValueError as err:
+        raise InvalidReference(str(err)) from None
+    if reference.tag or reference.digest is not None:
+        raise InvalidReference(f"{text}: --all takes a repository, without a tag or digest")
+    return await delete_whole(transport, reference.api_host, reference.repository)
+
+
 async def login(host: str, credentials: Credentials, transport: Transport) -> None:
     """Check the credentials against the registry, then store them."""
     api_host = DOCKER_HUB_API if host == DOCKER_HUB else host

@@ -152,7 +152,14 @@ def cmd_tags(args):
 
 def cmd_delete(args):
     from puller import operations as ops
-    print(f"Deleted: {run(args, lambda t: ops.delete_remote(args.ref, t))}")
+    if args.all:
+        found = run(args, lambda t: ops.delete_repository(args.ref, t))
+        print(f"Deleted repository {found['name']}: {found['tags']} tags, {found['manifests']} manifests "
+              "(blobs stay until gc)")
+    elif args.untag:
+        print(f"Untagged: {run(args, lambda t: ops.delete_tag(args.ref, t))}")
+    else:
+        print(f"Deleted: {run(args, lambda t: ops.delete_remote(args.ref, t))}")
 
 
 def cmd_login(args):
@@ -195,7 +202,7 @@ def _registry_host(text: str) -> str:
     return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
 
 
-def _transport_flags(parser) -> None:
+def transport_flags(parser) -> None:
     parser.add_argument("--insecure", action="store_true",
                         help="skip TLS verification, fall back to plain HTTP")
     parser.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
@@ -205,7 +212,7 @@ def _add(subparsers, name, handler, help_text, remote=True):
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(func=handler)
     if remote:
-        _transport_flags(parser)
+        transport_flags(parser)
     return parser
 
 
@@ -240,8 +247,12 @@ def _register_remote_verbs(subparsers) -> None:
     p.add_argument("--platform", help="with --remote: resolve an index to this platform")
     p = _add(subparsers, "tags", cmd_tags, "list a remote repository's tags")
     p.add_argument("repository")
-    p = _add(subparsers, "delete", cmd_delete, "delete a manifest from a registry")
-    p.add_argument("ref")
+    p = _add(subparsers, "delete", cmd_delete, "delete a manifest (by tag or digest), a tag, or a "
+             "whole repository from a registry")
+    p.add_argument("ref", metavar="REF", help="REPO:TAG or REPO@DIGEST (with --all: REPO)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="the whole repository: every tag and manifest")
+    which.add_argument("--untag", action="store_true", help="only the tag; the manifest stays")
     p = _add(subparsers, "copy", cmd_copy, "copy an image between registries, OCI layouts "
              "(oci:DIR[:TAG]) and docker archives (docker-archive:FILE[:REF])")
     p.add_argument("source")

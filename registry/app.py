@@ -18,8 +18,9 @@ from storage_backends.base import StorageDriver
 from storage_backends.factory import make_driver
 
 from .config import RegistryConfig
-from .handlers import base, blobs, catalog, manifests, referrers, tags, uploads
+from .handlers import base, blobs, catalog, manifests, referrers, repositories, tags, uploads, usage
 from .keys import CONFIG, STORE, URLS
+from .gc.schedule import collect_forever, timing_of
 from .maintenance import purge_forever
 from .middlewares import errors_middleware, extra_headers, read_only_middleware
 from .operations import Operations
@@ -45,9 +46,10 @@ def make_app(config: RegistryConfig | None = None, driver: StorageDriver | None 
     ops = Operations(config)  # metrics, notifications, health, request ids: registry/operations.py
     api = web.Application(client_max_size=CLIENT_MAX_SIZE)
     api[CONFIG] = config
-    api[STORE] = RegistryStore(ops.instrument(driver), writable=not config.read_only)
+    api[STORE] = RegistryStore(ops.instrument(driver), writable=not config.read_only,
+                               gc_timing=timing_of(config.gc))
     api[URLS] = UrlBuilder(config.http)
-    for module in (base, manifests, blobs, uploads, tags, referrers, catalog):
+    for module in (base, manifests, blobs, uploads, tags, referrers, catalog, usage, repositories):
         module.add_routes(api.router)
     api.cleanup_ctx.append(_background(config, api[STORE], sweep_at_start))
     outer = api
@@ -78,13 +80,16 @@ def _mount_access(app: web.Application, config: RegistryConfig, driver: StorageD
 
 
 def _background(config: RegistryConfig, store: RegistryStore, sweep_at_start: bool):
-    """Purging while the app runs (never in read-only mode); the driver is closed after."""
+    """Purging and garbage collection while the app runs (never in read-only
+    mode); the driver is closed after."""
     async def lifetime(_app: web.Application):
-        task = None
+        tasks = []
         if config.upload_purging.enabled and not config.read_only:
-            task = asyncio.create_task(purge_forever(store, config.upload_purging, sweep_at_start))
+            tasks.append(asyncio.create_task(purge_forever(store, config.upload_purging, sweep_at_start)))
+        if config.gc.enabled and not config.read_only:
+            tasks.append(asyncio.create_task(collect_forever(store.driver, config.gc)))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -57,6 +57,14 @@ def repository(name: str) -> str:
     return f"{REPOSITORIES}/{name}"
 
 
+def repository_areas(name: str) -> tuple[str, ...]:
+    """Everything of one repository and nothing of a repository nested in it
+    (`team` holds `team/app`), in the order a delete removes it: tags before
+    the revisions they name, revisions before the layers they use."""
+    return (tags_dir(name), manifests_dir(name), f"{REPOSITORIES}/{name}/_layers",
+            f"{REPOSITORIES}/{name}/_referrers", f"{REPOSITORIES}/{name}/_uploads")
+
+
 def layer_link(name: str, digest: Digest) -> str:
     return f"{REPOSITORIES}/{name}/_layers/{digest.algorithm}/{digest.encoded}/link"
 

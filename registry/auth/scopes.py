@@ -9,7 +9,8 @@ after the last one.
 name, query) to a `Requirement`, with Distribution's mapping: reads need
 `pull`; uploads and manifest PUT need `pull,push` (what docker clients ask
 for); DELETE of a blob or manifest needs `delete`; the catalog needs
-`registry:catalog:*`. Two choices differ from Distribution 2.8, on purpose:
+`registry:catalog:*`, and so does pyreg's `/v2/_usage`; one repository's
+`_usage` needs `pull` and deleting a whole repository `delete`. Two choices differ from Distribution 2.8, on purpose:
 every method on an upload session needs `pull,push` (Distribution asks
 `delete` to cancel one, which a client's push token lacks), and a mount's
 `pull` on the `from` repository is wanted, not needed: without it the
@@ -102,6 +103,9 @@ class RouteKind(enum.Enum):
     UPLOAD_START = "upload start"
     UPLOAD = "upload session"
     REFERRERS = "referrers"
+    USAGE = "usage"                   # /v2/_usage: as the catalog
+    REPOSITORY_USAGE = "repository usage"
+    REPOSITORY = "repository"         # DELETE /v2/_repositories/<name>
     OTHER = "other"
 
 
@@ -114,6 +118,9 @@ _TEMPLATE_ENDINGS = (
     ("/tags/list", RouteKind.TAGS),
     ("/referrers/{digest}", RouteKind.REFERRERS),
     ("/v2/_catalog", RouteKind.CATALOG),
+    ("/v2/_usage", RouteKind.USAGE),
+    ("/_usage", RouteKind.REPOSITORY_USAGE),
+    ("/v2/_repositories/{name}", RouteKind.REPOSITORY),
     ("/v2/", RouteKind.BASE),
     ("/v2", RouteKind.BASE),
 )
@@ -146,6 +153,8 @@ _BY_METHOD = {
     RouteKind.BLOB: {"GET": (PULL,), "HEAD": (PULL,), "DELETE": (DELETE,)},
     RouteKind.TAGS: {"GET": (PULL,), "HEAD": (PULL,)},
     RouteKind.REFERRERS: {"GET": (PULL,), "HEAD": (PULL,)},
+    RouteKind.REPOSITORY_USAGE: {"GET": (PULL,), "HEAD": (PULL,)},
+    RouteKind.REPOSITORY: {"DELETE": (DELETE,)},
     RouteKind.UPLOAD_START: {"POST": (PULL, PUSH)},
     RouteKind.UPLOAD: {method: (PULL, PUSH) for method in ("GET", "HEAD", "PATCH", "PUT", "DELETE")},
 }
@@ -155,7 +164,7 @@ def required_access(method: str, kind: RouteKind, name: str | None,
                     query: Mapping[str, str]) -> Requirement:
     """The access a request needs. Raises NAME_INVALID for a malformed name,
     which must never reach a challenge header."""
-    if kind is RouteKind.CATALOG:
+    if kind in (RouteKind.CATALOG, RouteKind.USAGE):
         return Requirement((CATALOG,) if method in _READS else ())
     if kind is RouteKind.UPLOAD_START and "mount" in query:
         source = query.get("from")

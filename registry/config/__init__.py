@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
-from .model import (DEFAULT_ADDR, AuthSettings, HttpSettings, LogSettings, PurgePolicy,
+from .model import (DEFAULT_ADDR, AuthSettings, GcPolicy, HttpSettings, LogSettings, PurgePolicy,
                     RegistryConfig, TlsSettings, TokenServerSettings, build_config)
 from .sources import apply_environment, check, read_yaml
 from .values import ConfigError, as_duration, parse_addr
 
-__all__ = ["AuthSettings", "ConfigError", "DEFAULT_ADDR", "HttpSettings", "LogSettings",
+__all__ = ["AuthSettings", "ConfigError", "DEFAULT_ADDR", "GcPolicy", "HttpSettings", "LogSettings",
            "PurgePolicy", "RegistryConfig", "TlsSettings", "TokenServerSettings", "as_duration",
            "config_from_dict", "load_config", "parse_addr"]
 

@@ -27,6 +27,22 @@ class PurgePolicy:
 
 
 @dataclass(frozen=True)
+class GcPolicy:
+    """`storage.maintenance.gc`: online garbage collection. The schedule is
+    off unless enabled; the writers' clock (touch_age, commit_window, lease)
+    applies whether or not this process collects, and every replica and
+    `pyreg gc` over one storage must share it."""
+    enabled: bool = False
+    interval: float = 24 * 3600.0
+    grace: float = 3600.0
+    delete_untagged: bool = False
+    dry_run: bool = False
+    touch_age: float = 600.0
+    commit_window: float = 60.0
+    lease: float = 60.0
+
+
+@dataclass(frozen=True)
 class TlsSettings:
     certificate: str | None = None
     key: str | None = None
@@ -85,6 +101,7 @@ class RegistryConfig:
     storage: StorageSettings = field(default_factory=StorageSettings)
     log: LogSettings = field(default_factory=LogSettings)
     upload_purging: PurgePolicy = field(default_factory=PurgePolicy)
+    gc: GcPolicy = field(default_factory=GcPolicy)
     delete_enabled: bool = True
     read_only: bool = False
     automatic_mount: bool = True       # ?mount= without from= finds the blob elsewhere
@@ -115,6 +132,7 @@ def build_config(values: Mapping[str, Any], warnings: list[str] = ()) -> Registr
         log=LogSettings(**fields["log"]), upload_purging=PurgePolicy(**fields["purge"]),
         notifications=NotificationSettings(**fields["notifications"]), debug=DebugSettings(**fields["debug"]),
         health=HealthSettings(**fields["health"]), ops=OpsSettings(**fields["ops"]),
+        gc=GcPolicy(**fields["gc"]),
         warnings=tuple(warnings), auth=auth, token_server=_token_server(values, fields, auth),
         proxy=build_proxy(fields["proxy"]),
         **fields["registry"])

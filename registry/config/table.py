@@ -118,6 +118,16 @@ ROWS = (
     H("storage.maintenance.uploadpurging.interval", v.as_duration, "purge.interval"),
     H("storage.maintenance.uploadpurging.dryrun", v.as_bool, "purge.dry_run"),
     H("storage.maintenance.readonly.enabled", v.as_bool, "registry.read_only"),
+    # pyreg's own: online garbage collection (registry/gc/schedule.py), and the
+    # clock it shares with every replica's writers (registry/gc/freshness.py)
+    H("storage.maintenance.gc.enabled", v.as_bool, "gc.enabled"),
+    H("storage.maintenance.gc.interval", v.as_duration, "gc.interval"),
+    H("storage.maintenance.gc.grace", v.as_duration, "gc.grace"),
+    H("storage.maintenance.gc.deleteuntagged", v.as_bool, "gc.delete_untagged"),
+    H("storage.maintenance.gc.dryrun", v.as_bool, "gc.dry_run"),
+    H("storage.maintenance.gc.touchage", v.as_duration, "gc.touch_age"),
+    H("storage.maintenance.gc.commitwindow", v.as_duration, "gc.commit_window"),
+    H("storage.maintenance.gc.lease", v.as_duration, "gc.lease"),
     # -- auth: one method
     H("auth.none", v.as_nothing, choice=True),
     R("auth.silly", subtree=True, choice=True),

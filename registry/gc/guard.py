@@ -14,7 +14,9 @@ never commit after a sweep removed them. The protocol, with sweep.py:
    waits until that shard is done and checks that the bytes (and its
    link) are still there: if not, MANIFEST_BLOB_UNKNOWN, before anything
    was committed.
-3. A commit must follow the checks within `commit_window`; `Hold.confirm`
+3. Linking bytes already stored (a mount, an upload deduplicated) asks
+   `stored_for_reuse` first, which touches and waits the same way.
+4. A commit must follow the checks within `commit_window`; `Hold.confirm`
    checks again when it does not.
 
 Replica clocks must agree with the storage's within the commit window.
@@ -60,8 +62,8 @@ class SweepGuard:
 
     async def protect_manifest(self, name: str, manifest: Manifest) -> Hold:
         """Check (and protect) everything `manifest` needs in `name`, before
-        its bytes and links are written. Replaces ManifestStore.check_references;
-        raises MANIFEST_BLOB_UNKNOWN."""
+        its bytes and links are written (ManifestStore.put); raises
+        MANIFEST_BLOB_UNKNOWN."""
         needs = [(d.digest, paths.layer_link(name, d.digest)) for d in manifest.blob_references() if not d.urls]
         needs += [(d.digest, paths.revision_link(name, d.digest)) for d in manifest.manifests]
         ages = await asyncio.gather(*(self._age(key) for _, key in needs))
@@ -79,16 +81,18 @@ class SweepGuard:
                     raise _blob_unknown(digest, "blob removed by garbage collection; push it again")
         return Hold(self, name, manifest)
 
-    async def blob_still_stored(self, name: str, digest: Digest) -> bool:
-        """After linking bytes the store already had (a mount, a re-upload):
-        False when a sweep removed them meanwhile (unlink and start over)."""
+    async def stored_for_reuse(self, digest: Digest) -> bool:
+        """Before linking bytes the store already has instead of writing them
+        (a mount, a re-upload): True when they may be relied on, False when
+        they are gone (or a sweep took them meanwhile: write them again).
+        Once touched, a later sweep spares them and the new link is young."""
         age = await self._age(paths.blob_data(digest))
         if age is None:
             return False
         if age <= self.timing.touch_age:
             return True
         await self.rely_on([digest])
-        return await self._exists(paths.blob_data(digest)) and await self._exists(paths.layer_link(name, digest))
+        return await self._exists(paths.blob_data(digest))
 
     async def rely_on(self, digests: Iterable[Digest]) -> None:
         """Touch the digests, then wait out every live sweep that may delete them."""

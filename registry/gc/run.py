@@ -74,22 +74,21 @@ async def collect(driver: StorageDriver, dry_run: bool = False, delete_untagged:
     return collection.report
 
 
-def run_gc(target, dry_run: bool = False, delete_untagged: bool = False,
-           grace: float = Timing.grace) -> GcReport:
-    """`pyreg gc`: `target` is a StorageDriver or a registry config (its `storage`)."""
-    async def main() -> GcReport:
-        driver = target if isinstance(target, StorageDriver) else _open(target)
-        try:
-            return await collect(driver, dry_run, delete_untagged, Timing(grace=grace))
-        finally:
-            if driver is not target:
-                await driver.close()
-    return asyncio.run(main())
-
-
-def _open(config) -> StorageDriver:
+def run_gc(config, dry_run: bool = False, delete_untagged: bool = False,
+           grace: float | None = None) -> GcReport:
+    """`pyreg gc`: one collection over the storage a registry config names,
+    with its `storage.maintenance.gc` clock (`grace` overrides the policy's)."""
     from storage_backends.factory import make_driver
-    return make_driver(config.storage)
+
+    from .schedule import timing_of
+
+    async def main() -> GcReport:
+        driver = make_driver(config.storage)
+        try:
+            return await collect(driver, dry_run, delete_untagged, timing_of(config.gc, grace))
+        finally:
+            await driver.close()
+    return asyncio.run(main())
 
 
 async def _expire_touch_records(driver: StorageDriver, inventory: Inventory, freshness: Freshness) -> None:

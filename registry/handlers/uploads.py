@@ -69,7 +69,7 @@ async def _try_mount(request: web.Request, name: str) -> Digest | None:
         found = await store_of(request).repository_linking(digest, readable) is not None
     else:
         return None
-    if not found or await blobs.global_size(digest, fresh=True) is None:
+    if not found or not await blobs.reusable(digest):
         return None
     await blobs.link(name, digest)
     return digest

@@ -9,27 +9,33 @@ from typing import Callable
 from ocispec.digest import Digest
 from storage_backends.base import StorageDriver
 
+from ..gc.freshness import Timing
+from ..gc.guard import SweepGuard
 from .blobs import BlobStore
 from .catalog import first_repositories, walk_repositories
 from .links import Links
 from .manifests import ManifestStore, StoredManifest
 from .referrers import ReferrersIndex
+from .repositories import DeletedRepository, delete_repository
 from .tags import TagStore
 from .upload_owners import UploadOwners
 from .uploads import UploadStore, check_upload_id, chunk_out_of_range
+from .usage_meter import UsageMeter
 
 
 class RegistryStore:
-    def __init__(self, driver: StorageDriver, writable: bool = True):
+    def __init__(self, driver: StorageDriver, writable: bool = True, gc_timing: Timing = Timing()):
         self.driver = driver
         self.writable = writable  # False in read-only mode: reads write nothing either
         self.links = Links(driver)
-        self.blobs = BlobStore(driver, self.links)
+        self.guard = SweepGuard(driver, gc_timing)  # writers' side of online garbage collection
+        self.blobs = BlobStore(driver, self.links, self.guard)
         self.tags = TagStore(self.links)
         self.referrers = ReferrersIndex(driver, self.links)
-        self.manifests = ManifestStore(self.links, self.blobs, self.tags, self.referrers)
+        self.manifests = ManifestStore(self.links, self.blobs, self.tags, self.referrers, self.guard)
         self.uploads = UploadStore(driver, self.blobs)
         self.upload_owners = UploadOwners(driver)
+        self.usage = UsageMeter(driver)
 
     async def repositories(self, count: int, after: str = "",
                            shown: Callable[[str], bool] | None = None) -> list[str]:
@@ -50,6 +56,12 @@ class RegistryStore:
                     return name
         return None
 
+    async def delete_repository(self, name: str) -> DeletedRepository | None:
+        """Tags, manifests, links and uploads of `name`; None when it does not exist."""
+        deleted = await delete_repository(self.links, self.tags, self.manifests, name)
+        self.usage.forget()
+        return deleted
+
     async def referrers_of(self, name: str, subject: Digest) -> list[dict]:
         """Descriptors of the manifests in `name` whose subject is `subject`."""
         if not await self.referrers.is_indexed(name):
@@ -59,4 +71,4 @@ class RegistryStore:
         return await self.referrers.list(name, subject)
 
 
-__all__ = ["RegistryStore", "StoredManifest", "check_upload_id", "chunk_out_of_range"]
+__all__ = ["DeletedRepository", "RegistryStore", "StoredManifest", "check_upload_id", "chunk_out_of_range"]

@@ -14,6 +14,7 @@ from ocispec.errors import ErrorCode, OciError
 from storage_backends.base import PathNotFound, StorageDriver
 
 from .. import paths
+from ..gc.guard import SweepGuard
 from .links import Links
 from .lru import ByteLRU
 
@@ -23,9 +24,10 @@ _SMALL_CACHE_BYTES = 32 * 1024 * 1024
 
 
 class BlobStore:
-    def __init__(self, driver: StorageDriver, links: Links):
+    def __init__(self, driver: StorageDriver, links: Links, guard: SweepGuard):
         self.driver = driver
         self.links = links
+        self.guard = guard
         self._sizes: dict[Digest, int] = {}
         self.small: ByteLRU[Digest, bytes] = ByteLRU(_SMALL_CACHE_BYTES, SMALL_BLOB_LIMIT, len)
 
@@ -84,9 +86,14 @@ class BlobStore:
                     length: int | None = None) -> AsyncIterator[bytes]:
         return self.driver.read_stream(paths.blob_data(digest), offset, length)
 
+    async def reusable(self, digest: Digest) -> bool:
+        """Whether stored bytes may be linked instead of written again, safe
+        from a garbage collection that may be removing them (see gc/guard.py)."""
+        return await self.guard.stored_for_reuse(digest)
+
     async def adopt(self, source_key: str, digest: Digest) -> None:
         """Make verified bytes at `source_key` the blob `digest` (rename, no copy)."""
-        if await self.global_size(digest, fresh=True) is not None:
+        if await self.reusable(digest):
             await self.driver.delete(source_key)  # already stored: dedupe
             return
         await self.driver.move(source_key, paths.blob_data(digest))

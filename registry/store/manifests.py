@@ -15,6 +15,7 @@ from ocispec.errors import ErrorCode, OciError
 from ocispec.manifest import Manifest, parse_manifest
 
 from .. import paths
+from ..gc.guard import SweepGuard
 from .blobs import BlobStore
 from .links import Links
 from .lru import ByteLRU
@@ -49,8 +50,9 @@ def stored_media_type(raw: bytes) -> str:
 
 class ManifestStore:
     def __init__(self, links: Links, blobs: BlobStore, tags: TagStore,
-                 referrers: ReferrersIndex):
+                 referrers: ReferrersIndex, guard: SweepGuard):
         self.links, self.blobs, self.tags, self.referrers = links, blobs, tags, referrers
+        self.guard = guard
         self.cache: ByteLRU[Digest, StoredManifest] = ByteLRU(
             _CACHE_BYTES, _CACHE_BYTES // 4, lambda entry: len(entry.raw))
 
@@ -74,24 +76,14 @@ class ManifestStore:
         self.cache.put(digest, entry)
         return entry
 
-    async def check_references(self, name: str, manifest: Manifest) -> None:
-        """Every blob (or child manifest of an index) must be visible in `name`."""
-        for descriptor in manifest.blob_references():
-            if descriptor.urls:
-                continue  # non-distributable layer: fetched from its URLs
-            if not await self.blobs.is_linked(name, descriptor.digest):
-                raise OciError(ErrorCode.MANIFEST_BLOB_UNKNOWN,
-                               detail={"digest": str(descriptor.digest)})
-        for descriptor in manifest.manifests:
-            if not await self.is_linked(name, descriptor.digest):
-                raise OciError(ErrorCode.MANIFEST_BLOB_UNKNOWN,
-                               f"manifest {descriptor.digest} unknown to repository",
-                               {"digest": str(descriptor.digest)})
-
     async def put(self, name: str, manifest: Manifest, tag: str | None) -> None:
-        await self.check_references(name, manifest)
+        """Every blob (or child manifest of an index) must be visible in `name`
+        and stay so: the sweep guard checks, and waits out a collection that
+        may be removing them, before anything is written (MANIFEST_BLOB_UNKNOWN)."""
+        hold = await self.guard.protect_manifest(name, manifest)
         await self.blobs.put_small(manifest.digest, manifest.raw)
         await self.referrers.add(name, manifest)
+        await hold.confirm()
         await self.links.write(paths.revision_link(name, manifest.digest), manifest.digest)
         if tag is not None:
             await self.tags.point(name, tag, manifest.digest)

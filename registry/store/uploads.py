@@ -76,7 +76,7 @@ class UploadStore:
         uncommitted write that no reader can see. Content the store already
         holds is only hashed (a re-push costs no disk writes)."""
         key = paths.upload_data(name, str(uuid.uuid4()))
-        stored = await self.blobs.global_size(digest, fresh=True) is not None
+        stored = await self.blobs.reusable(digest)
         writer = None if stored else await self.driver.writer(key)
         verifier = Verifier(digest, length)
         try:

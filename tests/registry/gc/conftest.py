@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from registry.app import make_app
-from registry.config import RegistryConfig
+from registry.config import GcPolicy, RegistryConfig
 from registry.gc import Timing
 from storage_backends.base import StorageDriver
 from storage_backends.filesystem import FilesystemDriver
@@ -70,6 +70,30 @@ def make_storage(kind: str, tmp_path: Path, endpoint: S3Endpoint | None) -> Stor
 def storage(request, tmp_path) -> Storage:
     endpoint = request.getfixturevalue("gc_s3") if request.param == "s3" else None
     return make_storage(request.param, tmp_path, endpoint)
+
+
+def gc_config(timing: Timing, **policy) -> RegistryConfig:
+    """A registry whose writers keep `timing`'s side of the protocol (as every
+    replica over a storage must share the collections' clock)."""
+    return RegistryConfig(gc=GcPolicy(grace=timing.grace, touch_age=timing.touch_age,
+                                      commit_window=timing.commit_window, lease=timing.lease, **policy))
+
+
+def gc_yaml(timing: Timing, **policy) -> dict:
+    """The same as `storage.maintenance.gc` keys, for a config file."""
+    return {"grace": timing.grace, "touchage": timing.touch_age, "commitwindow": timing.commit_window,
+            "lease": timing.lease, **policy}
+
+
+async def put_manifest(client, name: str, ref: str, raw: bytes,
+                       media_type: str = "application/vnd.oci.image.manifest.v1+json"):
+    """A manifest PUT through the registry's API: (status, body)."""
+    response = await client.put(f"/v2/{name}/manifests/{ref}", data=raw, headers={"Content-Type": media_type})
+    return response.status, await response.text()
+
+
+def refused_blob_unknown(status: int, body: str) -> bool:
+    return status == 400 and "MANIFEST_BLOB_UNKNOWN" in body
 
 
 @contextlib.asynccontextmanager

@@ -1,7 +1,8 @@
 """A collection process sweeping while pushes go on, on a directory and on S3
 (moto): new images pushed over HTTP to a real `pyreg serve`, and manifests
-that reuse old unreferenced blobs pushed through the store with the sweep
-guard (the path the server's manifest PUT is to take). Afterwards every
+that reuse old unreferenced blobs (a client that found them with HEAD and
+skipped the upload) PUT to the same server, whose manifest PUT goes through
+the sweep guard. Afterwards every
 push that succeeded is pullable, every failure was MANIFEST_BLOB_UNKNOWN,
 storage is consistent, and the garbage nobody reused is gone."""
 from __future__ import annotations
@@ -14,17 +15,17 @@ import threading
 
 import pytest
 
-from registry.gc import SweepGuard, Timing
-from registry.store import RegistryStore
+import aiohttp
+
+from registry.gc import Timing
 from tests.registry.seed import image_manifest
 from tests.storage_backends.registry2 import TinyImage, push_image
 from tests.support.pyreg_server import pyreg_server
 from tests.support.registry_layout import blob_key, make_layout
 
 from .checks import assert_consistent, pull
-from .conftest import lay_out, make_storage, opened, registry_client
+from .conftest import gc_yaml, lay_out, make_storage, opened, put_manifest, refused_blob_unknown, registry_client
 from .test_kill import start_collection
-from .wiring import guarded_put, is_blob_unknown
 
 # On disk the data is aged by two hours and the defaults apply; S3 times
 # cannot be moved, so there everything is scaled down to seconds.
@@ -39,8 +40,7 @@ def push_fresh_images(url: str, stop: threading.Event, pushed: list[str]) -> Non
         number += 1
 
 
-async def reuse_orphans(store: RegistryStore, guard: SweepGuard, layout, process,
-                        outcomes: dict[str, list]) -> None:
+async def reuse_orphans(url: str, layout, process, outcomes: dict[str, list]) -> None:
     """Manifests naming old orphan blobs (config and layer), as a client that
     found them with HEAD and skipped the upload would push them."""
     by_repo: dict[str, list[str]] = {}
@@ -50,17 +50,17 @@ async def reuse_orphans(store: RegistryStore, guard: SweepGuard, layout, process
     pairs = [(repo, digests[i:i + 2]) for repo, digests in sorted(by_repo.items())
              for i in range(0, len(digests) - 1, 2)]
     random.Random(3).shuffle(pairs)
-    for number, (repo, (config, layer)) in enumerate(pairs):
-        if process.poll() is not None:
-            return
-        raw = image_manifest(layout.files[blob_key(config)], [layout.files[blob_key(layer)]])
-        try:
-            await guarded_put(store, guard, repo, raw, f"reuse{number}")
-        except Exception as error:
-            assert is_blob_unknown(error), error
-            outcomes["refused"].append((repo, number))
-        else:
-            outcomes["landed"].append((repo, f"reuse{number}", config, layer))
+    async with aiohttp.ClientSession(base_url=url) as client:
+        for number, (repo, (config, layer)) in enumerate(pairs):
+            if process.poll() is not None:
+                return
+            raw = image_manifest(layout.files[blob_key(config)], [layout.files[blob_key(layer)]])
+            status, body = await put_manifest(client, repo, f"reuse{number}", raw)
+            if status == 201:
+                outcomes["landed"].append((repo, f"reuse{number}", config, layer))
+            else:
+                assert refused_blob_unknown(status, body), (status, body)
+                outcomes["refused"].append((repo, number))
 
 
 @pytest.mark.parametrize("kind", ["filesystem", "s3"])
@@ -71,29 +71,28 @@ async def test_collection_under_concurrent_pushes_loses_nothing(kind, tmp_path, 
         layout = make_layout(repositories=20, tagged=5, untagged=2, bases=10, orphans=2400)
         spec = await lay_out(storage, layout, endpoint)
         timing = dataclasses.replace(Timing(), lease=5.0)
-        server_args = {"storage": storage.root}
+        server_args = {"storage": storage.root}  # the writers' defaults: old data is touched
     else:
         layout = make_layout(repositories=10, tagged=3, untagged=2, bases=5, orphans=400)
         spec = await lay_out(storage, layout, endpoint)
         await asyncio.sleep(S3_TIMING.keep_for + 0.5)  # the layout is old by then
         timing = S3_TIMING
         config = tmp_path / "config.yml"
-        config.write_text(json.dumps({"version": 0.1, "storage": endpoint.storage_config(
-            storage.bucket, rootdirectory="/r")}))
+        settings = endpoint.storage_config(storage.bucket, rootdirectory="/r")
+        settings["maintenance"] = {"gc": gc_yaml(S3_TIMING)}
+        config.write_text(json.dumps({"version": 0.1, "storage": settings}))
         server_args = {"storage": None, "args": ["--config", str(config)]}
 
     outcomes: dict[str, list] = {"landed": [], "refused": []}
     fresh: list[str] = []
     stop = threading.Event()
     with pyreg_server(**server_args) as url:
-        store = RegistryStore(storage.open())
         process = start_collection(spec, timing, delete_untagged=False)
         pusher = asyncio.create_task(asyncio.to_thread(push_fresh_images, url, stop, fresh))
-        await reuse_orphans(store, SweepGuard(store.driver, timing), layout, process, outcomes)
+        await reuse_orphans(url, layout, process, outcomes)
         stdout, stderr = await asyncio.to_thread(process.communicate, timeout=300)
         stop.set()
         await pusher
-        await store.driver.close()
     assert process.returncode == 0, stderr.decode()[-2000:]
     report = json.loads(stdout)
     assert outcomes["landed"] or outcomes["refused"], "no push raced the collection"

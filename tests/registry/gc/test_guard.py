@@ -12,22 +12,25 @@ import os
 import pytest
 
 from ocispec.digest import Digest
+from ocispec.errors import ErrorCode, OciError
 from ocispec.manifest import parse_manifest
 from registry import paths
 from registry.gc import SweepGuard, Timing
 from registry.gc import keys as gc_keys
 from registry.gc.lease import SweepLease
 from registry.gc.run import Collection
-from registry.store import RegistryStore
 from storage_backends.bulk import delete_many, walk_files
 from tests.registry.seed import image_manifest, index_manifest, push_blob, push_manifest, sha256
 
 from .checks import assert_consistent, pull
-from .conftest import EAGER, opened, registry_client
-from .wiring import guarded_mount, guarded_put, is_blob_unknown
+from .conftest import EAGER, gc_config, opened, put_manifest, refused_blob_unknown, registry_client
 
 CONFIG = b'{"architecture":"amd64","os":"linux"}'
 pytestmark = pytest.mark.parametrize("storage", ["memory", "filesystem"], indirect=True)
+
+
+def is_blob_unknown(error: BaseException) -> bool:
+    return isinstance(error, OciError) and error.code is ErrorCode.MANIFEST_BLOB_UNKNOWN
 
 
 async def pushed_blobs(storage, name: str, *blobs: bytes) -> list[Digest]:
@@ -143,9 +146,10 @@ async def test_a_spared_untagged_index_keeps_its_children_and_their_blobs(storag
 
 
 async def test_a_tag_pushed_while_its_untagged_manifest_is_swept_either_lands_whole_or_fails(storage):
+    """Through the registry's own manifest PUT, served on 127.0.0.1."""
     layer = os.urandom(1500)
     raw = image_manifest(CONFIG, [layer])
-    async with registry_client(storage) as client:
+    async with registry_client(storage, gc_config(EAGER)) as client:
         for blob in (CONFIG, layer):
             await push_blob(client, "app", blob)
         await push_manifest(client, "app", sha256(raw), raw)
@@ -153,30 +157,77 @@ async def test_a_tag_pushed_while_its_untagged_manifest_is_swept_either_lands_wh
         async with opened(storage) as driver:
             collection = Collection(driver, False, True, EAGER)
             await collection.prepare()
-            store = RegistryStore(storage.open())
-            put = asyncio.create_task(guarded_put(store, SweepGuard(store.driver, EAGER), "app", raw, "v1"))
+            put = asyncio.create_task(put_manifest(client, "app", "v1", raw))
             await asyncio.sleep(0.3)
             assert not put.done()  # its manifest and blobs are published as doomed
             await collection.sweep()
             await collection.close()
-            try:
-                await put
-            except Exception as error:
-                assert is_blob_unknown(error)
-            else:
+            status, body = await put
+            if status == 201:
                 await pull(client, "app", "v1")
+            else:
+                assert refused_blob_unknown(status, body), (status, body)
+                assert (await client.get("/v2/app/manifests/v1")).status == 404
             await assert_consistent(driver)
 
 
-async def test_a_mount_of_bytes_a_sweep_removed_is_undone(storage):
+async def test_a_manifest_put_refused_when_the_sweep_took_its_layer_commits_nothing(storage):
+    _, layer = await pushed_blobs(storage, "app", CONFIG, layer_bytes := os.urandom(900))
+    raw = image_manifest(CONFIG, [layer_bytes])
+    async with registry_client(storage, gc_config(EAGER)) as client, opened(storage) as driver:
+        lease = await publish(driver, layer, EAGER)
+        put = asyncio.create_task(put_manifest(client, "app", "v1", raw))
+        await asyncio.sleep(0.3)
+        assert not put.done()  # waiting for the shard
+        await delete_many(driver, [paths.layer_link("app", layer), paths.blob_data(layer)])
+        await lease.finish_shard("blobs", gc_keys.shard_of(layer))
+        assert refused_blob_unknown(*await put)
+        await lease.release()
+        assert (await client.get("/v2/app/manifests/v1")).status == 404
+        assert not await driver.exists(paths.revision_link("app", Digest.parse(sha256(raw))))
+        assert await walk_files(driver, f"{paths.repository('app')}/_manifests") == []
+
+
+async def test_a_mount_of_bytes_a_sweep_removed_gives_an_upload_session(storage):
     _, orphan = await pushed_blobs(storage, "source", CONFIG, os.urandom(900))
-    async with opened(storage) as driver:
+    async with registry_client(storage, gc_config(EAGER)) as client, opened(storage) as driver:
         lease = await publish(driver, orphan, EAGER)
-        store = RegistryStore(storage.open())
-        mount = asyncio.create_task(guarded_mount(store, SweepGuard(store.driver, EAGER), "target", "source", orphan))
+        mount = asyncio.create_task(client.post(f"/v2/target/blobs/uploads/?mount={orphan}&from=source"))
+        await asyncio.sleep(0.3)
+        assert not mount.done()
+        await delete_many(driver, [paths.layer_link("source", orphan), paths.blob_data(orphan)])
+        await lease.finish_shard("blobs", gc_keys.shard_of(orphan))
+        assert (await mount).status == 202  # not mounted: upload the bytes again
+        assert not await driver.exists(paths.layer_link("target", orphan))
+        await lease.release()
+
+
+async def test_a_mount_and_a_deduplicated_upload_of_spared_bytes_land(storage):
+    _, orphan = await pushed_blobs(storage, "source", CONFIG, orphan_bytes := os.urandom(900))
+    async with registry_client(storage, gc_config(EAGER)) as client, opened(storage) as driver:
+        lease = await publish(driver, orphan, EAGER)
+        mount = asyncio.create_task(client.post(f"/v2/target/blobs/uploads/?mount={orphan}&from=source"))
+        upload = asyncio.create_task(client.post(f"/v2/again/blobs/uploads/?digest={orphan}", data=orphan_bytes))
+        await asyncio.sleep(0.3)
+        assert not mount.done() and not upload.done()
+        await lease.finish_shard("blobs", gc_keys.shard_of(orphan))  # spared
+        assert (await mount).status == 201 and (await upload).status == 201
+        await lease.release()
+        assert await driver.exists(gc_keys.touch_record(orphan))  # the next sweep spares it too
+        for name in ("target", "again"):
+            blob = await client.get(f"/v2/{name}/blobs/{orphan}")
+            assert sha256(await blob.read()) == str(orphan)
+
+
+async def test_an_upload_of_bytes_a_sweep_removed_stores_them_again(storage):
+    _, orphan = await pushed_blobs(storage, "source", CONFIG, orphan_bytes := os.urandom(900))
+    async with registry_client(storage, gc_config(EAGER)) as client, opened(storage) as driver:
+        lease = await publish(driver, orphan, EAGER)
+        upload = asyncio.create_task(client.post(f"/v2/again/blobs/uploads/?digest={orphan}", data=orphan_bytes))
         await asyncio.sleep(0.3)
         await delete_many(driver, [paths.layer_link("source", orphan), paths.blob_data(orphan)])
         await lease.finish_shard("blobs", gc_keys.shard_of(orphan))
-        assert await mount is False
-        assert not await driver.exists(paths.layer_link("target", orphan))
+        assert (await upload).status == 201
         await lease.release()
+        blob = await client.get(f"/v2/again/blobs/{orphan}")
+        assert blob.status == 200 and sha256(await blob.read()) == str(orphan)

@@ -18,7 +18,7 @@ import pytest
 from tests.support.registry_layout import V2, blob_key, make_layout
 
 from .checks import assert_consistent, pull
-from .conftest import EAGER, lay_out, make_storage, opened, registry_client
+from .conftest import EAGER, gc_yaml, lay_out, make_storage, opened, registry_client
 
 TIMING = dataclasses.replace(EAGER, lease=2.0)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -29,6 +29,17 @@ def start_collection(spec: dict, timing, delete_untagged: bool = True) -> subpro
     flags = ["--delete-untagged"] if delete_untagged else []
     return subprocess.Popen([sys.executable, "-m", "tests.registry.gc.gc_process", json.dumps(spec),
                              json.dumps(dataclasses.asdict(timing)), *flags],
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def start_gc_command(root, timing, config_path) -> subprocess.Popen:
+    """`pyreg gc` itself over a directory, with the timing as its config's
+    storage.maintenance.gc keys."""
+    config_path.write_text(json.dumps({"version": 0.1, "storage": {
+        "filesystem": {"rootdirectory": str(root)}, "maintenance": {"gc": gc_yaml(timing)}}}))
+    env = {**os.environ, "PYTHONPATH": REPO_ROOT}
+    return subprocess.Popen([sys.executable, "-m", "pyreg_cli.main", "gc", "--config", str(config_path),
+                             "--delete-untagged", "--format", "json"],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -68,7 +79,10 @@ async def test_kill_mid_sweep_loses_nothing_and_the_next_run_finishes(kind, tmp_
             listed = client.list_objects_v2(Bucket=storage.bucket, Prefix=f"r/{V2}/blobs/sha256/0")
             return keys & {entry["Key"][2:] for entry in listed.get("Contents", [])}
     timing = dataclasses.replace(TIMING, slack=storage.timing.slack)
-    process = start_collection(spec, timing)
+    if kind == "filesystem":  # the command itself (its clock's slack is the default: data is old)
+        process = start_gc_command(storage.root, timing, tmp_path / "gc.yml")
+    else:  # moto's times cannot be aged: a collection with a second of slack
+        process = start_collection(spec, timing)
     await asyncio.to_thread(kill_once_deleting, process, first_doomed(layout), present)
 
     async with opened(storage) as driver:
