@@ -48,6 +48,7 @@ class Notifier:
         self.dropped = 0
         self._pending: list[dict] = []
         self._wakeup = asyncio.Event()
+        self._stopping = False
         self._tasks: list[asyncio.Task] = []
         self._workers: list[EndpointWorker] = []
         self._session: aiohttp.ClientSession | None = None
@@ -70,10 +71,15 @@ class Notifier:
         self._tasks += [asyncio.create_task(worker.run()) for worker in self._workers]
 
     async def stop(self) -> None:
-        """Write what is pending, then stop delivering (the queue keeps the rest)."""
-        for task in self._tasks:
+        """Write what is pending, then stop delivering (the queue keeps the rest).
+        The writer is asked to finish, not cancelled: a cancel in the middle of
+        a write would drop the events it had taken from memory."""
+        writer, workers = self._tasks[:1], self._tasks[1:]
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._stopping = True
+        self._wakeup.set()
+        await asyncio.gather(*writer, *workers, return_exceptions=True)
         await self._persist()
         if self._session is not None:
             await self._session.close()
@@ -85,7 +91,7 @@ class Notifier:
         await self.stop()
 
     async def _persist_forever(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wakeup.wait()
             self._wakeup.clear()
             try:
