@@ -10,7 +10,7 @@ import os
 import sys
 
 VERB_MODULES = ("pyreg_cli.serve", "pyreg_cli.tokens", "pyreg_cli.images", "pyreg_cli.containers",
-                "pyreg_cli.lifecycle", "pyreg_cli.build")
+                "pyreg_cli.lifecycle", "pyreg_cli.build", "pyreg_cli.networks")
 # Which module owns each verb, so that a verb builds one module's parsers
 # instead of all of them.
 VERB_OWNERS = {
@@ -21,6 +21,7 @@ VERB_OWNERS = {
     **dict.fromkeys(("run", "bundle"), "pyreg_cli.containers"),
     **dict.fromkeys(("ps", "logs", "stop", "kill", "rm", "exec"), "pyreg_cli.lifecycle"),
     "build": "pyreg_cli.build",
+    "network": "pyreg_cli.networks", "port": "pyreg_cli.networks",
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--root",)
 # Verbs whose module parses them itself, with `parse_verb(verb, tokens,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 from .. import paths
-from . import runtimes
+from . import networking, runtimes
 from .logfile import log_files
 from .state import Container, ContainerError, ContainerStore, Status
 
@@ -94,6 +94,7 @@ def remove(store: ContainerStore, container: Container, force: bool) -> None:
                                  "stop it first or use rm -f")
         _kill(store, container)
     runtimes.of(container).clean_up(container)
+    networking.forget(store.root, container.id)  # what a supervisor killed by kill -9 left
     store.remove(container)
 
 

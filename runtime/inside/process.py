@@ -85,6 +85,11 @@ def _setup(spec: dict, plan, stdio: Stdio, kinds: set[str], confinement: Confine
     flags = 0
     for kind in kinds:
         flags |= _NAMESPACE_FLAGS.get(kind, 0)
+    joined = _joined_network(spec)
+    if joined is not None:  # a bridge network's namespace, made and wired before the start
+        linux.setns(joined, linux.CLONE_NEWNET)
+        os.close(joined)
+        flags &= ~linux.CLONE_NEWNET
     linux.unshare(flags)
     if "uts" in kinds and spec.get("hostname"):
         linux.sethostname(spec["hostname"])
@@ -97,6 +102,14 @@ def _setup(spec: dict, plan, stdio: Stdio, kinds: set[str], confinement: Confine
         stdio.terminal()
     else:
         attach_stdio(stdio)
+
+
+def _joined_network(spec: dict) -> int | None:
+    """An fd of the network namespace the spec names by path, or None."""
+    for namespace in spec["linux"]["namespaces"]:
+        if namespace["type"] == "network" and namespace.get("path"):
+            return os.open(namespace["path"], os.O_RDONLY | os.O_CLOEXEC)
+    return None
 
 
 def enter_groups(confinement: Confinement) -> None:
