@@ -33,8 +33,10 @@ def is_bridge(network: str) -> bool:
 
 
 def netns_file(root: str, container_id: str) -> str:
-    """Where a bridge container's namespace is bound (made by connect)."""
-    return layout.netns_file(root, container_id)
+    """Where a bridge container's namespace is bound (made by connect);
+    "" without root, where the supervisor makes one as it starts the
+    container (rootless_network.py)."""
+    return layout.netns_file(root, container_id) if os.geteuid() == 0 else ""
 
 
 def etc_overrides(request: Request | None, hostname: str) -> dict[str, str]:
@@ -64,26 +66,53 @@ def connect(root: str, container, request: Request, spec: dict, image_config: di
     """Attach the container before its first process: its namespace
     (netns_file), veth, address, port rules and hosts files; all or nothing.
     Returns the Attachment, whose sockets hold the host ports."""
+    publish = list(request.publish) + (exposed_ports(image_config) if request.publish_all else [])
+    if os.geteuid() != 0:
+        return _rootless(root, container, request, publish)
     from ..netplumb import attach
     hosts_file = next(m["source"] for m in spec["mounts"] if m["destination"] == "/etc/hosts")
     member = attach.Member(container.id, name=container.name, hostname=spec["hostname"],
                            aliases=tuple(request.aliases), hosts_file=hosts_file,
                            extra_hosts=tuple(request.extra_hosts))
-    publish = list(request.publish) + (exposed_ports(image_config) if request.publish_all else [])
     return attach.connect(root, request.network, member, target=None, publish=publish, ip=request.ip)
 
 
-def hand_over(root: str, container_id: str) -> None:
-    """The calling process (the detached shim) now holds the container's leases."""
+def _rootless(root: str, container, request: Request, publish):
+    """Without root: no bridge, no lease; pasta or slirp4netns, started by
+    the supervisor (rootless_network.py)."""
+    from ..errors import RuntimeFailure
+    if container.runtime != "pyreg":
+        raise RuntimeFailure(f"rootless networking needs --runtime pyreg, not {container.runtime}: "
+                             "or use --network none or host")
+    if request.network != "bridge" or request.ip or request.aliases:
+        raise RuntimeFailure("without root, only the default bridge network (through pasta or "
+                             "slirp4netns) is there: no --network NAME, --ip or --network-alias")
+    from .. import paths
+    from .rootless_network import RootlessAttachment
+    return RootlessAttachment(publish, paths.container(root, container.id))  # the helper's files
+
+
+def _is_rootless(attachment) -> bool:
+    return hasattr(attachment, "before_fork")  # rootless_network's, not netplumb's Attachment
+
+
+def hand_over(root: str, attachment, container_id: str) -> None:
+    """The calling process (the detached shim) now holds the container's
+    leases (a rootless helper is started by the shim itself)."""
+    if _is_rootless(attachment):
+        return
     from ..netplumb import attach
     attach.hand_over(root, container_id, os.getpid())
 
 
 def release(root: str, attachment, container_id: str) -> None:
     """Once the container's process is gone: the ports' sockets, then
-    everything connect made."""
-    from ..netplumb import attach
+    everything connect made (a rootless helper: stopped)."""
     attachment.close_sockets()
+    if _is_rootless(attachment):
+        attachment.stop()
+        return
+    from ..netplumb import attach
     attach.disconnect(root, container_id)
 
 

@@ -53,5 +53,5 @@ def _shim(prepared: Prepared, init: bool, report_fd: int) -> None:
         # the caller returns; a later failure's report must not reach a reused fd number
         os.dup2(null, report_fd, inheritable=False)
     if prepared.attachment is not None:  # the caller returns: its network is ours to release
-        networking.hand_over(prepared.store.root, prepared.container.id)
+        networking.hand_over(prepared.store.root, prepared.attachment, prepared.container.id)
     supervise_logged(prepared, null, init, attached=False, on_started=started)

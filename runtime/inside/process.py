@@ -59,13 +59,17 @@ class Confinement(Record):
 
 
 def start(spec: dict, plan, stdio: Stdio, confinement: Confinement, init: bool = False,
-          after_fork=None, explain=None) -> int:
+          after_fork=None, explain=None, before_fork=None) -> int:
     """Fork the container's PID 1 and return its pid once it has exec'd.
     `after_fork(pid)` runs while the child sets itself up (on the other
-    core): the caller's bookkeeping then costs no start-up time."""
+    core): the caller's bookkeeping then costs no start-up time.
+    `before_fork(spec)` runs in our user namespace (rootless) while we can
+    still fork: a rootless network's helper starts there."""
     kinds = {n["type"] for n in spec["linux"]["namespaces"]}
     if namespaces.rootless():
         namespaces.enter_user_namespace()
+    if before_fork is not None:
+        before_fork(spec)
     if "pid" in kinds:
         linux.unshare(linux.CLONE_NEWPID)  # applies to our children only
 
