@@ -5,7 +5,6 @@ heavy at the top: netlink (pyroute2) loads only where a bridge is touched.
 """
 from __future__ import annotations
 
-import json
 import os
 
 from pyreg_cli.main import CliError
@@ -40,9 +39,8 @@ def _extra_host(text: str) -> tuple[str, str]:
 def network_request(args, network: str):
     """The network options of `run`, checked against each other."""
     from runtime.container.networking import Request, is_bridge
-    from runtime.netplumb import ports
     try:
-        publish = tuple(ports.parse(text) for text in args.publish)
+        publish = tuple(_parse_port(text) for text in args.publish)
     except RuntimeFailure as err:
         raise CliError(describe(err), EXIT_SETUP_FAILED) from None
     bridge = is_bridge(network)
@@ -55,6 +53,11 @@ def network_request(args, network: str):
                    publish=publish if bridge else (), publish_all=args.publish_all and bridge,
                    dns=tuple(_address(d, "--dns") for d in args.dns),
                    extra_hosts=tuple(_extra_host(h) for h in args.add_host))
+
+
+def _parse_port(text: str):
+    from runtime.netplumb import ports  # socket and ipaddress: only when a port is published
+    return ports.parse(text)
 
 
 def _store(root: str):
@@ -91,6 +94,7 @@ def cmd_network_ls(args) -> int:
 
 
 def cmd_network_inspect(args) -> int:
+    import json
     from runtime.container.networking import sweep
     from runtime.netplumb import ipam
     sweep(args.root)

@@ -43,7 +43,7 @@ def etc_overrides(request: Request | None, hostname: str) -> dict[str, str]:
     """The /etc files the request changes: resolv.conf for a bridge (the
     host's servers minus loopback ones, or --dns), and for none/host the
     --add-host and --dns entries (a bridge's hosts file is connect's)."""
-    if request is None:
+    if request is None or not (is_bridge(request.network) or request.dns or request.extra_hosts):
         return {}
     from ..netplumb import hostsfile
     files = {}
