@@ -44,7 +44,9 @@ def _valid_hostname(name: str) -> bool:
     return re.fullmatch(HOSTNAME_PATTERN, name) is not None  # fullmatch: `$` would allow a final \n
 
 
-def run_options(args):
+def run_options(args, network: str = "none"):
+    """network: the one `run` chose (--network, else its default); a
+    bundle's is --network or none."""
     from pyreg_cli.mount_args import mount_options
     from runtime.runspec.build import RunOptions
     mounts = mount_options(args)  # -v, --mount, --tmpfs
@@ -58,7 +60,7 @@ def run_options(args):
         command=tuple(args.command), entrypoint=entrypoint,
         env=tuple(read_env_files(args.env_file) + expand_env(args.env)),
         workdir=args.workdir, user=args.user, hostname=args.hostname or "", **mounts,
-        read_only=args.read_only, network=args.network, memory=args.memory, cpus=args.cpus,
+        read_only=args.read_only, network=args.network or network, memory=args.memory, cpus=args.cpus,
         pids_limit=args.pids_limit, tty=args.tty, cap_add=tuple(args.cap_add),
         cap_drop=tuple(args.cap_drop), seccomp=seccomp_option(args.security_opt),
         userns=userns_option(args))
@@ -132,16 +134,18 @@ def copy_rootfs() -> bool:
     return mode == "copy"
 
 
-def host_options(args):
+def host_options(args, network: str):
+    from pyreg_cli.networks import network_request
     from runtime.container.run import HostOptions
     size, files = log_options(args.log_opt)
     pull = None if args.pull == "never" else lambda: pull_image(args)
     return HostOptions(name=args.name, auto_remove=args.rm, detached=args.detach,
                        log_max_size=size, log_max_files=files, copy_rootfs=copy_rootfs(), pull=pull,
-                       init=args.init, restart_policy=restart_policy(args))
+                       init=args.init, restart_policy=restart_policy(args, network),
+                       network=network_request(args, network))
 
 
-def restart_policy(args) -> str:
+def restart_policy(args, network: str) -> str:
     """--restart, checked: its text as the record keeps it."""
     if args.restart in ("", "no"):
         return "no"
@@ -152,6 +156,9 @@ def restart_policy(args) -> str:
         raise CliError(str(err), EXIT_SETUP_FAILED) from None
     if args.rm:
         raise CliError("conflicting options: --restart and --rm", EXIT_SETUP_FAILED)
+    if network not in ("none", "host"):
+        raise CliError(f"--restart {args.restart} needs --network none or host: a container on a "
+                       "bridge network is not started again yet", EXIT_SETUP_FAILED)
     return policy.text()
 
 
@@ -195,7 +202,9 @@ def cmd_run(args) -> int:
     from runtime.container import runtimes
     from runtime.container.run import prepare, supervise
     from runtime.inside.process import Stdio
-    options, host = run_options(args), host_options(args)
+    from pyreg_cli.networks import default_network
+    network = args.network or default_network()
+    options, host = run_options(args, network), host_options(args, network)
     try:
         prepared = prepare(args.root, args.image, options, runtimes.named(args.runtime, args.debug),
                            host)

@@ -26,7 +26,9 @@ def _find(store, key: str):
 def cmd_ps(args) -> int:
     from runtime.container.lifecycle import status_text
     from runtime.container.state import Status
-    rows = [("CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "NAMES")]
+    from runtime.container.networking import describe_ports, published_ports, sweep
+    sweep(args.root)  # what supervisors killed by kill -9 left
+    rows = [("CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES")]
     for container in _store(args).list():
         if not args.all and container.effective_status() != Status.RUNNING:
             continue
@@ -36,7 +38,7 @@ def cmd_ps(args) -> int:
         command = " ".join(container.command)
         command = command if len(command) <= 30 else command[:27] + "..."
         rows.append((container.id[:12], container.image, f'"{command}"', status_text(container),
-                     container.name))
+                     describe_ports(published_ports(args.root, container.id)), container.name))
     if not args.quiet:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:

@@ -11,7 +11,7 @@ import sys
 
 VERB_MODULES = ("pyreg_cli.serve", "pyreg_cli.tokens", "pyreg_cli.images", "pyreg_cli.containers",
                 "pyreg_cli.lifecycle", "pyreg_cli.build", "pyreg_cli.starting",
-                "pyreg_cli.volumes", "pyreg_cli.gc")
+                "pyreg_cli.volumes", "pyreg_cli.gc", "pyreg_cli.networks")
 # Which module owns each verb, so that a verb builds one module's parsers
 # instead of all of them.
 VERB_OWNERS = {
@@ -25,6 +25,7 @@ VERB_OWNERS = {
     **dict.fromkeys(("create", "start", "restart", "wait", "container", "image"), "pyreg_cli.starting"),
     "volume": "pyreg_cli.volumes",
     "gc": "pyreg_cli.gc", "du": "pyreg_cli.usage",
+    "network": "pyreg_cli.networks", "port": "pyreg_cli.networks",
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--root",)
 # Verbs whose module parses them itself, with `parse_verb(verb, tokens,

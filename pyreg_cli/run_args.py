@@ -91,7 +91,8 @@ class Option:
             raise UsageError(f"argument {'/'.join(self.flags)}: {err}") from None
 
 
-NETWORK_HELP = "none: own namespace with loopback only (default); host: the host's"
+NETWORK_HELP = ("bridge (default; PYREG_NETWORK changes it), a network of `pyreg network create`, "
+                "none (loopback only) or host")
 RUN_OPTIONS = (  # for run and bundle
     Option(("-e", "--env"), "env", "append", metavar="KEY=VALUE"),
     Option(("--env-file",), "env_file", "append", metavar="FILE"),
@@ -106,8 +107,7 @@ RUN_OPTIONS = (  # for run and bundle
            help="a tmpfs at PATH (noexec,nosuid,nodev; OPTS such as size=64m,mode=1777)"),
     Option(("--hostname",), "hostname", "value", metavar="NAME"),
     Option(("--read-only",), "read_only", "flag", help="mount the rootfs read-only"),
-    Option(("--network",), "network", "value", choices=("none", "host"), default="none",
-           help=NETWORK_HELP),
+    Option(("--network", "--net"), "network", "value", metavar="NETWORK", help=NETWORK_HELP),
     Option(("-m", "--memory"), "memory", "value", type=memory_size, metavar="BYTES"),
     Option(("--cpus",), "cpus", "value", type=positive_float),
     Option(("--pids-limit",), "pids_limit", "value", type=integer, metavar="N"),
@@ -127,6 +127,14 @@ RUN_ONLY_OPTIONS = (
     Option(("--init",), "init", "flag", help="run a reaping init as PID 1"),
     Option(("--runtime",), "runtime", "value", choices=("pyreg", "runc", "crun"), default="pyreg"),
     Option(("--pull",), "pull", "value", choices=("missing", "never"), default="missing"),
+    Option(("-p", "--publish"), "publish", "append", metavar="[IP:][HOSTPORT:]PORT[/PROTO]",
+           help="publish a container's port on the host"),
+    Option(("-P", "--publish-all"), "publish_all", "flag", help="publish the image's exposed ports"),
+    Option(("--network-alias",), "network_alias", "append", metavar="NAME",
+           help="another name the container has on its network"),
+    Option(("--ip",), "ip", "value", metavar="ADDRESS", help="the container's address on its network"),
+    Option(("--add-host",), "add_host", "append", metavar="HOST:IP", help="an /etc/hosts entry"),
+    Option(("--dns",), "dns", "append", metavar="IP", help="a nameserver for /etc/resolv.conf"),
     Option(("--log-opt",), "log_opt", "append", metavar="KEY=VALUE",
            help="max-size=SIZE (default 10m) and max-file=N (default 2) of the kept output"),
     Option(("--restart",), "restart", "value", default="no", metavar="POLICY",

@@ -40,7 +40,8 @@ def _each(args, action) -> int:
 def cmd_create(args) -> int:
     from runtime.container import runtimes
     from runtime.container.run import prepare
-    options, host = run_options(args), host_options(args)
+    network = args.network or "none"  # `pyreg start` does not connect a bridge again (yet)
+    options, host = run_options(args, network), host_options(args, network)
     try:
         prepared = prepare(args.root, args.image, options, runtimes.named(args.runtime, args.debug),
                            host)

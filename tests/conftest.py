@@ -1,7 +1,14 @@
+import os
+
 import pytest
 
 from tests.support.moto_server import S3Endpoint, moto_s3_server
 from tests.support.processes import distribution_registry
+
+# `pyreg run` defaults to the bridge network, as docker does; the suite must
+# not touch the host's networking, so its containers get none unless a test
+# asks for a bridge, inside a network namespace it made (tests/runtime/network).
+os.environ["PYREG_NETWORK"] = "none"
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ ARGVS = [
     ["run", "--en", "A", "b"], ["run", "--env-f", "/f", "b"], ["run", "--pids-limit", "x", "b"],
     ["--deb", "run", "-e", "A", "busybox", "sh"], ["--root=/x", "--debug", "bundle", "b", "/d", "true"],
     ["bundle", "b", "-e", "A", "/d"], ["bundle", "b"], ["bundle", "--rm", "b", "/d"],
+    ["run", "-dp", "8080:80", "-P", "--network=web", "--network-alias", "db", "--ip", "10.1.0.5",
+     "--add-host", "h:10.0.0.1", "--dns", "9.9.9.9", "-p127.0.0.1:80:80/udp", "busybox"],
 ]
 
 
@@ -133,12 +135,12 @@ def test_help_and_errors_read_like_argparse(capsys):
     assert help_text.startswith("usage: pyreg run [options] IMAGE [COMMAND ...]\n")
     assert "-m BYTES, --memory BYTES" in help_text and "--rm" in help_text
     for tokens, message in ((["-m", "1k", "b"], "argument -m/--memory: minimum memory limit allowed is 6MB"),
-                            (["--network", "x", "b"], "argument --network: invalid choice: 'x' "
-                                                      "(choose from 'none', 'host')"),
+                            (["--runtime", "x", "b"], "argument --runtime: invalid choice: 'x' "
+                                                      "(choose from 'pyreg', 'runc', 'crun')"),
                             (["--rm=yes", "b"], "argument --rm: ignored explicit argument 'yes'"),
                             (["-e"], "argument -e/--env: expected one argument"),
                             (["--bogus", "b"], "unrecognized arguments: --bogus"),
-                            (["--n", "b"], "ambiguous option: --n could match --network, --name"),
+                            (["--n", "b"], "ambiguous option: --n could match --network, --net, --name, --network-alias"),
                             ([], "the following arguments are required: image, command")):
         with pytest.raises(SystemExit) as failed:
             RUN_PARSER.parse(tokens)

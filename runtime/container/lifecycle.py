@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 from .. import paths
-from . import runtimes
+from . import networking, runtimes
 from .logfile import log_files
 from .restarts import request_stop
 from .state import Container, ContainerError, ContainerStore, Status
@@ -113,6 +113,7 @@ def remove(store: ContainerStore, container: Container, force: bool) -> None:
         request_stop(store, container)
         _kill(store, container)
     runtimes.of(container).clean_up(container)
+    networking.forget(store.root, container.id)  # what a supervisor killed by kill -9 left
     store.remove(container)
 
 

@@ -48,7 +48,8 @@ class PyregRuntime:  # the Runtime protocol (runtimes.py)
 
     def start(self, prepared, stdio, init: bool, on_fork) -> int:
         return process.start(prepared.spec, prepared.plan, stdio, prepared.confinement, init,
-                             after_fork=on_fork, explain=self.explain)
+                             after_fork=on_fork, explain=self.explain,
+                             before_fork=getattr(prepared.attachment, "before_fork", None))
 
     def signal(self, container, signum: int) -> None:
         try:

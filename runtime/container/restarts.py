@@ -90,6 +90,10 @@ def prepare_again(store: ContainerStore, container: Container, runtime=None) -> 
     if not container.rootfs:
         raise ContainerError(f"container {container.name} has no root filesystem to start")
     spec = fastjson.load_file(paths.container_file(store.root, container.id, paths.SPEC))
+    if any(n["type"] == "network" and n.get("path") for n in spec["linux"]["namespaces"]):
+        # its bridge attachment ended with it, and is not made again yet
+        raise ContainerError(f"container {container.name} is on a bridge network: pyreg cannot start "
+                             "it again yet; run a new one (or use --network none or host)")
     runtime = runtime or runtimes.of(container)
     confinement = runtime.prepare(store.root, container, spec)
     return Prepared(store, container, spec, RootfsPlan.from_json(container.rootfs), runtime,

@@ -19,6 +19,7 @@ from ..inside.process import Stdio
 from ..record import REQUIRED, Record
 from ..runspec.build import RunOptions, build_spec
 from ..runspec.users import require_mapped, resolve_user
+from . import networking
 from .runtimes import Runtime
 from .state import ContainerError, ContainerStore, Status
 
@@ -38,12 +39,14 @@ class HostOptions(Record):
         "seed_etc": True,
         "init": False,  # --init: kept in the record for `pyreg start`
         "restart_policy": "no",  # --restart, as its text (restarts.RestartPolicy)
+        "network": None,  # networking.Request: -p, --network NAME, --dns...; None: none of them
     }
 
 
 class Prepared(Record):
     FIELDS = {"store": REQUIRED, "container": REQUIRED, "spec": REQUIRED, "plan": REQUIRED,
-              "runtime": REQUIRED, "confinement": None}
+              "runtime": REQUIRED, "confinement": None,
+              "attachment": None}  # a bridge network's (netplumb.attach.Attachment)
 
     @property
     def directory(self) -> str:
@@ -64,12 +67,13 @@ def etc_contents(hostname: str, network: str) -> dict[str, str]:
     return {"/etc/hosts": hosts, "/etc/hostname": hostname + "\n", "/etc/resolv.conf": resolv}
 
 
-def etc_files(directory: str, plan, hostname: str, network: str, seed: bool = True) -> dict[str, str]:
+def etc_files(directory: str, plan, hostname: str, network: str, seed: bool = True,
+              overrides: dict[str, str] | None = None) -> dict[str, str]:
     """Put the /etc files in place: into the overlay's upper layer when it
     can take them and `seed` allows (no mount to make, and none to tear
     down); else into the container's directory, returning container path ->
     host file for the spec to bind-mount."""
-    files = etc_contents(hostname, network)
+    files = {**etc_contents(hostname, network), **(overrides or {})}
     if seed and seed_upper(plan, files):
         return {}
     out = {}
@@ -95,6 +99,7 @@ def prepare_image(root: str, image: ResolvedImage, options: RunOptions, runtime:
                              detached=host.detached, runtime=runtime.name,
                              log_max_size=host.log_max_size, log_max_files=host.log_max_files,
                              init=host.init, restart_policy=host.restart_policy)
+    attachment = None
     try:
         if options.userns is not None:  # a range of ids of its own, and a copy of the image it owns
             from .idmap import map_ids, own_rootfs
@@ -104,24 +109,33 @@ def prepare_image(root: str, image: ResolvedImage, options: RunOptions, runtime:
         prepare_rootfs(plan)
         if options.id_mapping is not None:
             own_rootfs(plan, options.id_mapping)
-        spec = _write_spec(root, container.id, image, plan, options, host.seed_etc)
+        spec = _write_spec(root, container.id, image, plan, options, host)
         confinement = runtime.prepare(root, container, spec)
+        if networking.is_bridge(options.network):
+            attachment = networking.connect(root, container, host.network or networking.Request(
+                network=options.network), spec, image.config)
         container.command, container.rootfs = spec["process"]["args"], plan.to_json()
         if not host.auto_remove:
             store.save(container)  # a --rm container shows up once it runs: one write less
     except BaseException:
+        if attachment is not None:
+            networking.release(root, attachment, container.id)
         store.remove(container)
         raise
-    return Prepared(store, container, spec, plan, runtime, confinement)
+    return Prepared(store, container, spec, plan, runtime, confinement, attachment)
 
 
-def _write_spec(root: str, container_id: str, image, plan, options: RunOptions, seed_etc: bool) -> dict:
+def _write_spec(root: str, container_id: str, image, plan, options: RunOptions, host: HostOptions) -> dict:
     hostname = options.hostname or container_id[:12]
     user = resolve_user(options.user or image.config.get("User") or "",
                         lambda path: read_image_file(image.snapshots, path))
     require_mapped(user.uid, user.gid, user.additional_gids, rootless=os.geteuid() != 0)
-    options = options.replace(hostname=hostname, etc_files=etc_files(
-        paths.container(root, container_id), plan, hostname, options.network, seed_etc))
+    # a bridge's /etc/hosts is bind-mounted: connect rewrites it as peers come and go
+    bridge = networking.is_bridge(options.network)
+    files = etc_files(paths.container(root, container_id), plan, hostname, options.network,
+                      host.seed_etc and not bridge, networking.etc_overrides(host.network, hostname))
+    options = options.replace(hostname=hostname, etc_files=files,
+                              netns=networking.netns_file(root, container_id) if bridge else "")
     if options.named_volumes:  # made, and filled from the image, before the spec names them
         from ..volumes.attach import attach_volumes
         options = attach_volumes(root, image.snapshots, options)
@@ -190,7 +204,16 @@ def supervise(prepared: Prepared, stdio: Stdio, init: bool = False,
 
 
 def finish(prepared: Prepared, code: int) -> None:
-    """Record the exit; with --rm, delete everything."""
+    """Release the network (before the exit is recorded: `stop` and `rm`
+    return once it is), record the exit; with --rm, delete everything."""
+    try:
+        if prepared.attachment is not None:
+            networking.release(prepared.store.root, prepared.attachment, prepared.container.id)
+    finally:
+        _record_exit(prepared, code)
+
+
+def _record_exit(prepared: Prepared, code: int) -> None:
     store, container = prepared.store, prepared.container
     if container.auto_remove:  # whatever `stop` or `rm -f` recorded meanwhile goes too
         if os.path.isdir(prepared.directory):

@@ -11,6 +11,7 @@ import os
 from ..inside import signals
 from ..inside.process import Stdio
 from ..inside.report import STARTED, fork_reporting
+from . import networking
 from .logfile import OutputPipes, open_log
 from .run import Prepared, supervise
 
@@ -51,6 +52,8 @@ def _shim(prepared: Prepared, init: bool, report_fd: int) -> None:
         os.write(report_fd, STARTED)
         # the caller returns; a later failure's report must not reach a reused fd number
         os.dup2(null, report_fd, inheritable=False)
+    if prepared.attachment is not None:  # the caller returns: its network is ours to release
+        networking.hand_over(prepared.store.root, prepared.attachment, prepared.container.id)
     if prepared.container.restart_policy == "no":
         supervise_logged(prepared, null, init, attached=False, on_started=started)
         return

@@ -59,15 +59,19 @@ class Confinement(Record):
 
 
 def start(spec: dict, plan, stdio: Stdio, confinement: Confinement, init: bool = False,
-          after_fork=None, explain=None) -> int:
+          after_fork=None, explain=None, before_fork=None) -> int:
     """Fork the container's PID 1 and return its pid once it has exec'd.
     `after_fork(pid)` runs while the child sets itself up (on the other
-    core): the caller's bookkeeping then costs no start-up time."""
+    core): the caller's bookkeeping then costs no start-up time.
+    `before_fork(spec)` runs in our user namespace (rootless) while we can
+    still fork: a rootless network's helper starts there."""
     kinds = {n["type"] for n in spec["linux"]["namespaces"]}
     if namespaces.rootless():
         namespaces.enter_user_namespace()
     elif "user" in kinds:  # --userns=auto: the pid namespace below then belongs to it
         namespaces.enter_mapped_user_namespace(*_id_maps(spec["linux"]))
+    if before_fork is not None:
+        before_fork(spec)
     if "pid" in kinds:
         linux.unshare(linux.CLONE_NEWPID)  # applies to our children only
 
@@ -94,6 +98,11 @@ def _setup(spec: dict, plan, stdio: Stdio, kinds: set[str], confinement: Confine
     flags = 0
     for kind in kinds:
         flags |= _NAMESPACE_FLAGS.get(kind, 0)
+    joined = _joined_network(spec)
+    if joined is not None:  # a bridge network's namespace, made and wired before the start
+        linux.setns(joined, linux.CLONE_NEWNET)
+        os.close(joined)
+        flags &= ~linux.CLONE_NEWNET
     linux.unshare(flags)
     if "uts" in kinds and spec.get("hostname"):
         linux.sethostname(spec["hostname"])
@@ -113,6 +122,14 @@ def _setup(spec: dict, plan, stdio: Stdio, kinds: set[str], confinement: Confine
         stdio.terminal()
     else:
         attach_stdio(stdio)
+
+
+def _joined_network(spec: dict) -> int | None:
+    """An fd of the network namespace the spec names by path, or None."""
+    for namespace in spec["linux"]["namespaces"]:
+        if namespace["type"] == "network" and namespace.get("path"):
+            return os.open(namespace["path"], os.O_RDONLY | os.O_CLOEXEC)
+    return None
 
 
 def enter_groups(confinement: Confinement) -> None:

@@ -70,8 +70,10 @@ def _target_args(target: int | str) -> tuple[list[str], str]:
 
 
 def pasta_args(path: str, target: int | str, bindings, pidfile: str) -> list[str]:
+    # --runas ourselves: started as root (of a rootless container's user
+    # namespace), pasta would switch to nobody, who may not enter the container
     args = [path, "--config-net", "--foreground", "--quiet", "--no-map-gw", "-T", "none", "-U", "none",
-            "-P", pidfile]
+            "-P", pidfile, "--runas", f"{os.geteuid()}:{os.getegid()}"]
     for proto, flag in (("tcp", "-t"), ("udp", "-u")):
         specs = [f"{b.host_ip + '/' if b.host_ip else ''}{b.host_port}:{b.container_port}"
                  for b in bindings if b.proto == proto]

@@ -137,7 +137,8 @@ class NetworkStore:
             raise NetworkError(f"{DEFAULT_NETWORK} is a pre-defined network and cannot be removed")
         with locked(self.root):
             if leases(self.root, network):
-                raise NetworkError(f"network {network.name} has active containers")
+                raise NetworkError(f"error while removing network: network {network.name} "  # docker's words
+                                   f"id {network.id} has active endpoints")
             self._remove_files(network)
 
     def _remove_files(self, network: Network) -> None:

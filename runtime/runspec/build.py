@@ -67,7 +67,8 @@ class RunOptions(Record):
         "hostname": "",
         "volumes": (),
         "read_only": False,
-        "network": "none",  # "none" (loopback only) or "host"
+        "network": "none",  # "none" (loopback only), "host", or a bridge network's name
+        "netns": "",  # a network namespace file to join (a bridge network's); "": a new one
         "memory": None,
         "cpus": None,
         "pids_limit": None,
@@ -133,7 +134,8 @@ def build_spec(image_config: dict, options: RunOptions, user: User) -> dict:
     }
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
     if options.network != "host":
-        namespaces.append({"type": "network"})
+        namespaces.append({"type": "network", "path": options.netns} if options.netns
+                          else {"type": "network"})
     linux = {"namespaces": namespaces, "resources": resources(options),
              "maskedPaths": list(MASKED_PATHS), "readonlyPaths": list(READONLY_PATHS)}
     if options.id_mapping is not None:  # --userns=auto

@@ -128,7 +128,8 @@ def test_network_rm_is_refused_while_in_use(sandbox, net_root):
     with pytest.raises(NetworkError, match="^network with name app already exists$"):
         store.create("app")
     attachment = attach.connect(net_root, "app", new_member())
-    with pytest.raises(NetworkError, match="^network app has active containers$"):
+    with pytest.raises(NetworkError, match="^error while removing network: network app id [0-9a-f]{64} "
+                                           "has active endpoints$"):
         attach.remove_network(net_root, "app")
     with pytest.raises(NetworkError, match="pre-defined network and cannot be removed"):
         attach.remove_network(net_root, "bridge")
