@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from ..netplumb import layout
+from .. import paths
 from ..record import Record
 
 NO_BRIDGE = ("none", "host")  # the modes that are not bridge networks
@@ -36,7 +36,7 @@ def netns_file(root: str, container_id: str) -> str:
     """Where a bridge container's namespace is bound (made by connect);
     "" without root, where the supervisor makes one as it starts the
     container (rootless_network.py)."""
-    return layout.netns_file(root, container_id) if os.geteuid() == 0 else ""
+    return paths.container_netns(root, container_id) if os.geteuid() == 0 else ""
 
 
 def etc_overrides(request: Request | None, hostname: str) -> dict[str, str]:
@@ -87,7 +87,6 @@ def _rootless(root: str, container, request: Request, publish):
     if request.network != "bridge" or request.ip or request.aliases:
         raise RuntimeFailure("without root, only the default bridge network (through pasta or "
                              "slirp4netns) is there: no --network NAME, --ip or --network-alias")
-    from .. import paths
     from .rootless_network import RootlessAttachment
     return RootlessAttachment(publish, paths.container(root, container.id))  # the helper's files
 
@@ -135,7 +134,7 @@ def leases_of(root: str, container_id: str) -> list:
 
 
 def _all_leases(root: str):
-    if not os.path.isdir(layout.networks_dir(root)):
+    if not os.path.isdir(paths.networks(root)):
         return
     from ..netplumb import ipam
     from ..netplumb.store import NetworkStore
