@@ -56,6 +56,10 @@ def run_options(args, network: str = "none"):
     entrypoint = None
     if args.entrypoint is not None:
         entrypoint = (args.entrypoint,) if args.entrypoint else ()
+    userns = userns_option(args)
+    if userns is not None and (args.network or network) not in ("none", "host"):
+        raise CliError("--userns with a bridge network is not supported yet: add --network none or host",
+                       EXIT_SETUP_FAILED)
     return RunOptions(
         command=tuple(args.command), entrypoint=entrypoint,
         env=tuple(read_env_files(args.env_file) + expand_env(args.env)),
@@ -63,7 +67,7 @@ def run_options(args, network: str = "none"):
         read_only=args.read_only, network=args.network or network, memory=args.memory, cpus=args.cpus,
         pids_limit=args.pids_limit, tty=args.tty, cap_add=tuple(args.cap_add),
         cap_drop=tuple(args.cap_drop), seccomp=seccomp_option(args.security_opt),
-        userns=userns_option(args))
+        userns=userns)
 
 
 def userns_option(args):
