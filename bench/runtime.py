@@ -117,7 +117,7 @@ def startup(workdir: Path, runs: int, plain_venv: Path, baseline: Path | None) -
         print(f"pyreg measured ({label}): {description}")
     print("load average (1, 5, 15 min) before: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    commands = {label: pyreg + ["--root", str(root), "run", "--rm", "busybox", "true"]
+    commands = {label: pyreg + ["--root", str(root), "run", "--rm", "--network", "none", "busybox", "true"]
                 for label, (pyreg, _, _) in installs.items()}
     for command in commands.values():
         timed(command, 3, env, label="warm-up")  # unpack, cache the resolution, write bytecode
