@@ -16,7 +16,9 @@ serves what pyreg writes, because both use this tree:
         ├── _uploads/<id>/
         │   ├── data                                    bytes received so far
         │   ├── startedat                               RFC 3339 start time
-        │   └── pyreg-owner                             pyreg only: who started it
+        │   ├── pyreg-owner                             pyreg only: who started it
+        │   ├── pyreg-claims/<offset>                   pyreg only: who took the chunk at offset
+        │   └── pyreg-ends/<size>                       pyreg only: a chunk ended at size
         └── _referrers/                                 pyreg only: the referrers index
             ├── indexed                                 existing manifests were indexed
             └── <alg>/<subject hex>/
@@ -100,6 +102,18 @@ def upload_started_at(name: str, upload_id: str) -> str:
 
 def upload_owner(name: str, upload_id: str) -> str:
     return f"{upload_dir(name, upload_id)}/pyreg-owner"
+
+
+def upload_claim(name: str, upload_id: str, offset: int) -> str:
+    return f"{upload_dir(name, upload_id)}/pyreg-claims/{offset}"
+
+
+def upload_claims_dir(name: str, upload_id: str) -> str:
+    return f"{upload_dir(name, upload_id)}/pyreg-claims"
+
+
+def upload_end(name: str, upload_id: str, size: int) -> str:
+    return f"{upload_dir(name, upload_id)}/pyreg-ends/{size}"
 
 
 def robot(name: str) -> str:

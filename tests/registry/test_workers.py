@@ -136,25 +136,3 @@ def test_racing_chunks_across_workers_take_turns(tmp_path):
             winner = bytes([65 + statuses.index(202)]) * (1 << 20)
             digest = "sha256:" + hashlib.sha256(winner).hexdigest()
             assert call(url, "PUT", f"{headers['Location']}?digest={digest}")[0] == 201
-
-
-async def test_upload_locks_exclude_each_other_and_degrade_without_a_directory(tmp_path):
-    import asyncio
-
-    from registry.store.upload_locks import UploadLocks
-    first, second = UploadLocks(str(tmp_path / "locks")), UploadLocks(str(tmp_path / "locks"))
-    order = []
-
-    async def hold(locks, label):
-        async with locks.hold("0b6f5a9e-0000-4000-8000-000000000000"):
-            order.append(f"{label} in")
-            await asyncio.sleep(0.05)
-            order.append(f"{label} out")
-
-    await asyncio.gather(hold(first, "a"), hold(second, "b"))  # two "processes": two flocks
-    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
-    (tmp_path / "file").write_text("")
-    degraded = UploadLocks(str(tmp_path / "file" / "locks"))  # cannot create: in-process only
-    assert degraded.directory is None
-    async with degraded.hold("x"):
-        pass
