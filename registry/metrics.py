@@ -132,6 +132,10 @@ class InstrumentedDriver(StorageDriver):
     def appends_in_place(self) -> bool:
         return self.inner.appends_in_place
 
+    @property
+    def directory_walks_are_slow(self) -> bool:
+        return self.inner.directory_walks_are_slow
+
     def __getattr__(self, attribute: str):
         return getattr(self.inner, attribute)
 

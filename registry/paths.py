@@ -6,6 +6,11 @@ serves what pyreg writes, because both use this tree:
     docker/registry/v2/
     ├── blobs/<alg>/<first 2 hex>/<hex>/data          the bytes, shared by all repos
     ├── _pyreg/robots/<name>                            pyreg only: a robot credential (JSON)
+    ├── _pyreg/index/                                   pyreg only: listings kept sorted (S3)
+    │   ├── repositories/<name, '/' as '!'>             empty: the repository exists
+    │   ├── repositories-built                          the walk that filled it finished
+    │   ├── tags/<name, '/' as '!'>/<tag>               empty: the tag exists
+    │   └── tags-built/<name, '/' as '!'>               the walk that filled it finished
     └── repositories/<name>/                            <name> may contain '/'
         ├── _layers/<alg>/<hex>/link                    "sha256:<hex>": blob visible here
         ├── _manifests/
@@ -42,6 +47,13 @@ ROOT = "docker/registry/v2"
 BLOBS = f"{ROOT}/blobs"
 REPOSITORIES = f"{ROOT}/repositories"
 ROBOTS = f"{ROOT}/_pyreg/robots"
+INDEX = f"{ROOT}/_pyreg/index"
+CATALOG_INDEX = f"{INDEX}/repositories"
+CATALOG_INDEX_BUILT = f"{INDEX}/repositories-built"
+# '/' becomes '!', below every character a name may hold ('-', '.', '_',
+# alphanumerics): sorted keys are then in the catalog's component order,
+# and one repository's tags never share a directory with another's.
+_INDEX_SEPARATOR = "!"
 
 
 def blob_dir(digest: Digest) -> str:
@@ -114,6 +126,30 @@ def upload_claims_dir(name: str, upload_id: str) -> str:
 
 def upload_end(name: str, upload_id: str, size: int) -> str:
     return f"{upload_dir(name, upload_id)}/pyreg-ends/{size}"
+
+
+def index_name(name: str) -> str:
+    return name.replace("/", _INDEX_SEPARATOR)
+
+
+def name_from_index(entry: str) -> str:
+    return entry.replace(_INDEX_SEPARATOR, "/")
+
+
+def catalog_entry(name: str) -> str:
+    return f"{CATALOG_INDEX}/{index_name(name)}"
+
+
+def tag_index(name: str) -> str:
+    return f"{INDEX}/tags/{index_name(name)}"
+
+
+def tag_entry(name: str, tag: str) -> str:
+    return f"{tag_index(name)}/{tag}"
+
+
+def tag_index_built(name: str) -> str:
+    return f"{INDEX}/tags-built/{index_name(name)}"
 
 
 def robot(name: str) -> str:

@@ -76,6 +76,9 @@ class StorageDriver(abc.ABC):
     # True when an appending writer's bytes show in stat() before commit (a
     # file grown in place); False when commit swaps the whole key at once.
     appends_in_place: bool = False
+    # True when listing a directory is a network round trip (S3): whole-tree
+    # walks per request are then too slow, and listings keep an index.
+    directory_walks_are_slow: bool = False
 
     @abc.abstractmethod
     async def get_content(self, key: str) -> bytes:

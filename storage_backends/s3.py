@@ -138,6 +138,7 @@ class _S3Writer(BlobWriter):
 
 class S3Driver(StorageDriver):
     name = "s3"
+    directory_walks_are_slow = True
 
     def __init__(self, bucket: str, region: str = "us-east-1", endpoint_url: str | None = None,
                  access_key: str | None = None, secret_key: str | None = None,

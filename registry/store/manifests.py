@@ -17,6 +17,7 @@ from ocispec.manifest import Manifest, parse_manifest
 from .. import paths
 from .blobs import BlobStore
 from .links import Links
+from .listing_index import ListingIndex
 from .lru import ByteLRU
 from .referrers import ReferrersIndex, referrer_descriptor
 from .tags import TagStore
@@ -49,8 +50,9 @@ def stored_media_type(raw: bytes) -> str:
 
 class ManifestStore:
     def __init__(self, links: Links, blobs: BlobStore, tags: TagStore,
-                 referrers: ReferrersIndex):
+                 referrers: ReferrersIndex, index: ListingIndex | None = None):
         self.links, self.blobs, self.tags, self.referrers = links, blobs, tags, referrers
+        self.index = index
         self.cache: ByteLRU[Digest, StoredManifest] = ByteLRU(
             _CACHE_BYTES, _CACHE_BYTES // 4, lambda entry: len(entry.raw))
 
@@ -93,6 +95,8 @@ class ManifestStore:
         await self.blobs.put_small(manifest.digest, manifest.raw)
         await self.referrers.add(name, manifest)
         await self.links.write(paths.revision_link(name, manifest.digest), manifest.digest)
+        if self.index is not None:
+            await self.index.repository_added(name)
         if tag is not None:
             await self.tags.point(name, tag, manifest.digest)
         # Served as every worker would after a restart: the type the bytes declare.
@@ -148,3 +152,5 @@ class ManifestStore:
         for tag in await self.tags.pointing_at(name, digest):
             await self.tags.remove(name, tag)
         await self.links.remove(paths.revision_link(name, digest).rsplit("/", 1)[0])
+        if self.index is not None:
+            await self.index.repository_changed(name)
