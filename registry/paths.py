@@ -7,10 +7,10 @@ serves what pyreg writes, because both use this tree:
     ├── blobs/<alg>/<first 2 hex>/<hex>/data          the bytes, shared by all repos
     ├── _pyreg/robots/<name>                            pyreg only: a robot credential (JSON)
     ├── _pyreg/index/                                   pyreg only: listings kept sorted (S3)
-    │   ├── repositories/<name, '/' as '!'>             empty: the repository exists
+    │   ├── repositories/<name, '/' as ','>!/entry      empty: the repository exists
     │   ├── repositories-built                          the walk that filled it finished
-    │   ├── tags/<name, '/' as '!'>/<tag>               empty: the tag exists
-    │   └── tags-built/<name, '/' as '!'>               the walk that filled it finished
+    │   ├── tags/<name, '/' as ','>/<tag>!/entry        empty: the tag exists
+    │   └── tags-built/<name, '/' as ','>               the walk that filled it finished
     └── repositories/<name>/                            <name> may contain '/'
         ├── _layers/<alg>/<hex>/link                    "sha256:<hex>": blob visible here
         ├── _manifests/
@@ -50,10 +50,13 @@ ROBOTS = f"{ROOT}/_pyreg/robots"
 INDEX = f"{ROOT}/_pyreg/index"
 CATALOG_INDEX = f"{INDEX}/repositories"
 CATALOG_INDEX_BUILT = f"{INDEX}/repositories-built"
-# '/' becomes '!', below every character a name may hold ('-', '.', '_',
-# alphanumerics): sorted keys are then in the catalog's component order,
-# and one repository's tags never share a directory with another's.
-_INDEX_SEPARATOR = "!"
+# An entry is a directory holding one empty object, so a listing returns it
+# as a CommonPrefix (four times cheaper to list than whole objects, on moto).
+# Its name ends in '!' and a repository name's '/' becomes ',': both sort
+# below every character a name or tag may hold ('-', '.', '_', alphanumerics),
+# so sorted keys are in the catalog's component order and in tag order
+# ("v1" before "v1-x", where "v1/" would sort after "v1-x/").
+_INDEX_SEPARATOR, _INDEX_END = ",", "!"
 
 
 def blob_dir(digest: Digest) -> str:
@@ -132,12 +135,18 @@ def index_name(name: str) -> str:
     return name.replace("/", _INDEX_SEPARATOR)
 
 
-def name_from_index(entry: str) -> str:
-    return entry.replace(_INDEX_SEPARATOR, "/")
+def index_child(name_or_tag: str) -> str:
+    """The directory an entry is: what `list_after` answers, and takes as `after`."""
+    return index_name(name_or_tag) + _INDEX_END
+
+
+def from_index_child(child: str) -> str:
+    """The repository name or tag of a listed entry directory."""
+    return child.removesuffix(_INDEX_END).replace(_INDEX_SEPARATOR, "/")
 
 
 def catalog_entry(name: str) -> str:
-    return f"{CATALOG_INDEX}/{index_name(name)}"
+    return f"{CATALOG_INDEX}/{index_child(name)}/entry"
 
 
 def tag_index(name: str) -> str:
@@ -145,7 +154,7 @@ def tag_index(name: str) -> str:
 
 
 def tag_entry(name: str, tag: str) -> str:
-    return f"{tag_index(name)}/{tag}"
+    return f"{tag_index(name)}/{index_child(tag)}/entry"
 
 
 def tag_index_built(name: str) -> str:

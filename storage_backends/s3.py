@@ -220,10 +220,12 @@ class S3Driver(StorageDriver):
 
     async def list_after(self, prefix: str, after: str = "", count: int = 1000) -> list[str]:
         """One ListObjectsV2 from StartAfter: S3 lists keys sorted, so the
-        page comes straight from the bucket however large the directory."""
+        page comes straight from the bucket however large the directory.
+        (A child directory `after` itself sorts after StartAfter = `after`,
+        so one more is asked for and it is dropped.)"""
         listed = self._directory_prefix(prefix)
         start = prefix + "/" if prefix else ""
-        params = {"Prefix": listed, "Delimiter": "/", "MaxKeys": min(count, self.list_page_size)}
+        params = {"Prefix": listed, "Delimiter": "/", "MaxKeys": min(count + 1, self.list_page_size)}
         if after:
             params["StartAfter"] = listed + after
         found: list[str] = []
@@ -231,7 +233,7 @@ class S3Driver(StorageDriver):
             page = await self.call("list_objects_v2", prefix or "/", **params)
             names = [entry["Key"][len(listed):] for entry in page.get("Contents", [])]
             names += [entry["Prefix"][len(listed):].rstrip("/") for entry in page.get("CommonPrefixes", [])]
-            found += sorted(start + name for name in names if name)
+            found += sorted(start + name for name in names if name and name > after)
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 break

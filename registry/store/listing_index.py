@@ -2,8 +2,9 @@
 walking directories is slow (S3: every level is a ListObjectsV2 round trip,
 and Distribution's catalog walks the whole bucket).
 
-One empty object per repository (`_pyreg/index/repositories/<name>`) and
-per tag (`_pyreg/index/tags/<name>/<tag>`): S3 lists keys sorted, so a page
+One empty object per repository (`_pyreg/index/repositories/<name>!/entry`)
+and per tag (`_pyreg/index/tags/<name>/<tag>!/entry`; see registry.paths for
+the spelling that keeps their order): S3 lists keys sorted, so a page
 of n after `last` is one ListObjectsV2 with StartAfter, whatever the size of
 the registry. Replicas need nothing else shared: every write goes to the
 store, and the order of writes keeps the index true while they race.
@@ -13,12 +14,15 @@ store, and the order of writes keeps the index true while they race.
 - Removing one deletes the entry and then looks again: if a push on another
   replica brought the repository or tag back meanwhile, the entry is put
   back. (The push's own entry write comes after its link, hence after the
-  look, or the look sees the link.)
-- A listed tag is checked against its `current` link before it is shown,
-  all of a page at once; one left dangling by a crash is dropped and removed.
+  look, or the look sees the link.) So whatever exists is listed.
+- Entries are not checked one by one when listed: on S3 that is a GET per
+  tag, 0.8 s a page on moto. What that leaves: a tag pushed and deleted at
+  the same moment on two replicas may stay listed and answer 404.
 
 Data written by Distribution (or before the index) has no entries: the first
-listing walks the layout once, fills the index and marks it built. Listings
+listing lists the layout once, flat (a thousand keys per request, not a
+request per directory), fills the index and marks it built; a tag is
+indexed only if its `current` link is there. Listings
 on a store that may not be written (read-only mode) walk as before.
 """
 from __future__ import annotations
@@ -28,13 +32,14 @@ import contextlib
 from typing import Awaitable, Callable, Iterable
 
 from storage_backends.base import PathNotFound, StorageDriver
+from storage_backends.bulk import walk_files
 
 from .. import paths
-from .catalog import walk_repositories
 from .links import Links
 
 PAGE = 1000  # entries asked of the store at once when a filter drops some
-PARALLEL = 16  # store calls in flight when filling or checking
+PARALLEL = 16  # store calls in flight when filling
+REMEMBERED = 100_000  # built markers kept in memory
 
 
 async def _bounded(calls: Iterable[Awaitable], limit: int = PARALLEL) -> list:
@@ -50,6 +55,7 @@ class ListingIndex:
     def __init__(self, driver: StorageDriver, links: Links, writable: bool):
         self.driver, self.links, self.writable = driver, links, writable
         self._building = asyncio.Lock()
+        self._built: set[str] = set()  # markers seen: never removed, so not asked again
 
     # -- kept up to date by writes -------------------------------------------
     async def repository_added(self, name: str) -> None:
@@ -87,10 +93,10 @@ class ListingIndex:
         if not await self._ready(paths.CATALOG_INDEX_BUILT, self._fill_catalog):
             return None
         found: list[str] = []
-        cursor = paths.index_name(after) if after else ""
+        cursor = paths.index_child(after) if after else ""
         while len(found) < count:
             keys = await self.driver.list_after(paths.CATALOG_INDEX, cursor, PAGE if shown else count)
-            names = [paths.name_from_index(key.rsplit("/", 1)[-1]) for key in keys]
+            names = [paths.from_index_child(key.rsplit("/", 1)[-1]) for key in keys]
             found += [name for name in names if shown is None or shown(name)]
             if len(keys) < (PAGE if shown else count):
                 break
@@ -98,32 +104,29 @@ class ListingIndex:
         return found[:count]
 
     async def tags(self, name: str, after: str, count: int | None) -> list[str] | None:
-        """Tags after `after` (at most `count`), each checked to resolve;
-        None when there is no index and none may be built."""
+        """Tags after `after` (at most `count`), sorted; None when there is
+        no index and none may be built."""
         if not await self._ready(paths.tag_index_built(name), lambda: self._fill_tags(name)):
             return None
         found: list[str] = []
-        cursor, wanted = after, count or PAGE
+        wanted = count or PAGE
         while count is None or len(found) < count:
-            keys = await self.driver.list_after(paths.tag_index(name), cursor, wanted)
-            tags = [key.rsplit("/", 1)[-1] for key in keys]
-            found += await self._resolving(name, tags)
+            cursor = found[-1] if found else after
+            keys = await self.driver.list_after(paths.tag_index(name), paths.index_child(cursor) if cursor else "",
+                                                wanted)
+            found += [paths.from_index_child(key.rsplit("/", 1)[-1]) for key in keys]
             if len(keys) < wanted:
                 break
-            cursor = tags[-1]
         return found if count is None else found[:count]
 
-    async def _resolving(self, name: str, tags: list[str]) -> list[str]:
-        """The tags whose `current` link exists; a dangling entry is removed."""
-        present = await _bounded(self._tag_exists(name, tag) for tag in tags)
-        dangling = [tag for tag, here in zip(tags, present) if not here]
-        if dangling and self.writable:
-            await _bounded(self.tag_removed(name, tag) for tag in dangling)
-        return [tag for tag, here in zip(tags, present) if here]
+    def seen_built(self, name: str) -> bool:
+        """The tag index of `name` is known built, without asking the store."""
+        return paths.tag_index_built(name) in self._built
 
     # -- filling from the layout -----------------------------------------------
     async def _ready(self, marker: str, fill: Callable[[], Awaitable[None]]) -> bool:
-        if await self.driver.exists(marker):
+        if marker in self._built or await self.driver.exists(marker):
+            self._remember(marker)
             return True
         if not self.writable:
             return False
@@ -131,13 +134,27 @@ class ListingIndex:
             if not await self.driver.exists(marker):
                 await fill()
                 await self.driver.put_content(marker, b"")
+        self._remember(marker)
         return True
 
+    def _remember(self, marker: str) -> None:
+        if len(self._built) >= REMEMBERED:
+            self._built.clear()
+        self._built.add(marker)
+
     async def _fill_catalog(self) -> None:
-        names = [name async for name in walk_repositories(self.links)]
+        """Every repository holding a `_manifests` key (a name's components
+        never start with '_', so the first such component ends the name)."""
+        start = len(paths.REPOSITORIES) + 1
+        names = {info.key[start:info.key.index("/_manifests/")]
+                 for info in await walk_files(self.driver, paths.REPOSITORIES)
+                 if "/_manifests/" in info.key}
         await _bounded(self.repository_added(name) for name in names)
 
     async def _fill_tags(self, name: str) -> None:
-        """Every tag directory gets an entry; listing checks each anyway."""
-        tags = [key.rsplit("/", 1)[-1] for key in await self.links.children(paths.tags_dir(name))]
+        """Every tag whose `current` link is there (Distribution writes it
+        last: a tag it was still writing is left out)."""
+        start, end = len(paths.tags_dir(name)) + 1, "/current/link"
+        tags = [info.key[start:-len(end)] for info in await walk_files(self.driver, paths.tags_dir(name))
+                if info.key.endswith(end) and "/" not in info.key[start:-len(end)]]
         await _bounded(self.tag_added(name, tag) for tag in tags)

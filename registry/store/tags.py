@@ -13,6 +13,7 @@ from .links import Links
 from .listing_index import ListingIndex
 
 
+_WALK = object()  # the index cannot answer: list the layout
 _OWN_DIRS = {"_layers", "_manifests", "_uploads"}  # not `_referrers`: only pyreg's index
 
 
@@ -47,10 +48,8 @@ class TagStore:
         another registry mid-write, a delete in progress) is skipped: every
         tag listed resolves. Only the tags of the page are checked."""
         if self.index is not None:
-            if not await self._repository_exists(name):
-                return None
-            listed = await self.index.tags(name, after, count)
-            if listed is not None:
+            listed = await self._indexed_names(name, after, count)
+            if listed is not _WALK:
                 return listed
         children = await self.links.children(paths.tags_dir(name))
         if not children and not await self._repository_exists(name):
@@ -64,6 +63,19 @@ class TagStore:
             if count is not None and len(found) >= count:
                 break
         return found
+
+    async def _indexed_names(self, name: str, after: str, count: int | None):
+        """From the index, one listing a page once it is built; _WALK when
+        there is none to read. An unknown repository gets no index (a GET
+        writes nothing for names a client makes up) and answers None."""
+        if not self.index.seen_built(name) and not await self._repository_exists(name):
+            return None
+        listed = await self.index.tags(name, after, count)
+        if listed is None:
+            return _WALK
+        if not listed and not await self._repository_exists(name):
+            return None
+        return listed
 
     async def _repository_exists(self, name: str) -> bool:
         """Anything of its own (`_layers`, `_manifests`, `_uploads`) left in it.
