@@ -159,6 +159,14 @@ class InstrumentedDriver(StorageDriver):
     def name(self) -> str:
         return self.inner.name
 
+    @property
+    def appends_in_place(self) -> bool:
+        return self.inner.appends_in_place
+
+    @property
+    def directory_walks_are_slow(self) -> bool:
+        return self.inner.directory_walks_are_slow
+
     def __getattr__(self, attribute: str):
         return getattr(self.inner, attribute)
 
@@ -190,6 +198,14 @@ class InstrumentedDriver(StorageDriver):
     async def list(self, prefix: str) -> list[str]:
         with self._timed("list"):
             return await self.inner.list(prefix)
+
+    async def create_exclusive(self, key: str, data: bytes) -> bool:
+        with self._timed("create_exclusive"):
+            return await self.inner.create_exclusive(key, data)
+
+    async def list_after(self, prefix: str, after: str = "", count: int = 1000) -> list[str]:
+        with self._timed("list_after"):
+            return await self.inner.list_after(prefix, after, count)
 
     async def move(self, source: str, dest: str) -> None:
         with self._timed("move"):

@@ -8,6 +8,11 @@ serves what pyreg writes, because both use this tree:
     ├── _pyreg/robots/<name>                            pyreg only: a robot credential (JSON)
     ├── _pyreg/events/<endpoint>/                       pyreg only: undelivered notifications (a local
     │                                                   directory, not a key: filesystem storage only)
+    ├── _pyreg/index/                                   pyreg only: listings kept sorted (S3)
+    │   ├── repositories/<name, '/' as ','>!/entry      empty: the repository exists
+    │   ├── repositories-built                          the walk that filled it finished
+    │   ├── tags/<name, '/' as ','>/<tag>!/entry        empty: the tag exists
+    │   └── tags-built/<name, '/' as ','>               the walk that filled it finished
     └── repositories/<name>/                            <name> may contain '/'
         ├── _layers/<alg>/<hex>/link                    "sha256:<hex>": blob visible here
         ├── _manifests/
@@ -18,7 +23,9 @@ serves what pyreg writes, because both use this tree:
         ├── _uploads/<id>/
         │   ├── data                                    bytes received so far
         │   ├── startedat                               RFC 3339 start time
-        │   └── pyreg-owner                             pyreg only: who started it
+        │   ├── pyreg-owner                             pyreg only: who started it
+        │   ├── pyreg-claims/<offset>                   pyreg only: who took the chunk at offset
+        │   └── pyreg-ends/<size>                       pyreg only: a chunk ended at size
         └── _referrers/                                 pyreg only: the referrers index
             ├── indexed                                 existing manifests were indexed
             └── <alg>/<subject hex>/
@@ -43,6 +50,16 @@ BLOBS = f"{ROOT}/blobs"
 REPOSITORIES = f"{ROOT}/repositories"
 ROBOTS = f"{ROOT}/_pyreg/robots"
 EVENTS = f"{ROOT}/_pyreg/events"
+INDEX = f"{ROOT}/_pyreg/index"
+CATALOG_INDEX = f"{INDEX}/repositories"
+CATALOG_INDEX_BUILT = f"{INDEX}/repositories-built"
+# An entry is a directory holding one empty object, so a listing returns it
+# as a CommonPrefix (four times cheaper to list than whole objects, on moto).
+# Its name ends in '!' and a repository name's '/' becomes ',': both sort
+# below every character a name or tag may hold ('-', '.', '_', alphanumerics),
+# so sorted keys are in the catalog's component order and in tag order
+# ("v1" before "v1-x", where "v1/" would sort after "v1-x/").
+_INDEX_SEPARATOR, _INDEX_END = ",", "!"
 
 
 def blob_dir(digest: Digest) -> str:
@@ -111,6 +128,48 @@ def upload_started_at(name: str, upload_id: str) -> str:
 
 def upload_owner(name: str, upload_id: str) -> str:
     return f"{upload_dir(name, upload_id)}/pyreg-owner"
+
+
+def upload_claim(name: str, upload_id: str, offset: int) -> str:
+    return f"{upload_dir(name, upload_id)}/pyreg-claims/{offset}"
+
+
+def upload_claims_dir(name: str, upload_id: str) -> str:
+    return f"{upload_dir(name, upload_id)}/pyreg-claims"
+
+
+def upload_end(name: str, upload_id: str, size: int) -> str:
+    return f"{upload_dir(name, upload_id)}/pyreg-ends/{size}"
+
+
+def index_name(name: str) -> str:
+    return name.replace("/", _INDEX_SEPARATOR)
+
+
+def index_child(name_or_tag: str) -> str:
+    """The directory an entry is: what `list_after` answers, and takes as `after`."""
+    return index_name(name_or_tag) + _INDEX_END
+
+
+def from_index_child(child: str) -> str:
+    """The repository name or tag of a listed entry directory."""
+    return child.removesuffix(_INDEX_END).replace(_INDEX_SEPARATOR, "/")
+
+
+def catalog_entry(name: str) -> str:
+    return f"{CATALOG_INDEX}/{index_child(name)}/entry"
+
+
+def tag_index(name: str) -> str:
+    return f"{INDEX}/tags/{index_name(name)}"
+
+
+def tag_entry(name: str, tag: str) -> str:
+    return f"{tag_index(name)}/{index_child(tag)}/entry"
+
+
+def tag_index_built(name: str) -> str:
+    return f"{INDEX}/tags-built/{index_name(name)}"
 
 
 def robot(name: str) -> str:

@@ -73,6 +73,12 @@ class BlobWriter(abc.ABC):
 
 class StorageDriver(abc.ABC):
     name: str = "abstract"
+    # True when an appending writer's bytes show in stat() before commit (a
+    # file grown in place); False when commit swaps the whole key at once.
+    appends_in_place: bool = False
+    # True when listing a directory is a network round trip (S3): whole-tree
+    # walks per request are then too slow, and listings keep an index.
+    directory_walks_are_slow: bool = False
 
     @abc.abstractmethod
     async def get_content(self, key: str) -> bytes:
@@ -106,6 +112,25 @@ class StorageDriver(abc.ABC):
     @abc.abstractmethod
     async def delete(self, key: str) -> None:
         """Remove a key or a whole directory; raises PathNotFound."""
+
+    async def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Create the key with `data` only if it does not exist yet: True for
+        the one caller that created it, False for every other. This is what
+        replicas on one store serialise on, so it must be atomic in the store
+        itself (no host-local lock); a backend that cannot do it refuses."""
+        raise StorageError(f"{self.name} storage offers no exclusive create")
+
+    async def list_after(self, prefix: str, after: str = "", count: int = 1000) -> list[str]:
+        """Up to `count` full keys of direct children of `prefix` whose base
+        names sort after `after`, sorted; [] when the directory is absent.
+        Backends that can start a listing mid-directory (S3's StartAfter)
+        override this: a page then costs its size, not the directory's."""
+        try:
+            children = await self.list(prefix)
+        except PathNotFound:
+            return []
+        start = len(prefix) + 1 if prefix else 0
+        return [key for key in children if key[start:] > after][:count]
 
     async def exists(self, key: str) -> bool:
         try:

@@ -58,6 +58,7 @@ def _open_new_temp(final_path: str) -> tuple[str, int, list[str]]:
 
 class FilesystemDriver(StorageDriver):
     name = "filesystem"
+    appends_in_place = True
 
     def __init__(self, root: str | os.PathLike):
         self._root = os.path.realpath(os.fspath(root))
@@ -121,6 +122,32 @@ class FilesystemDriver(StorageDriver):
         writer = await self.writer(key)
         await writer.write(data)
         await writer.commit()
+
+    async def create_exclusive(self, key: str, data: bytes) -> bool:
+        """A temp file written whole, then hard-linked to the key: link(2)
+        fails when the name exists, atomically (on NFS too, unlike O_EXCL
+        on old servers), and the key never shows a partial content."""
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(self._create_exclusive_sync, path, data)
+        except OSError as error:
+            raise storage_error(error, key) from None
+
+    def _create_exclusive_sync(self, path: str, data: bytes) -> bool:
+        temp_path, fd, made = _open_new_temp(path)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.link(temp_path, path)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(temp_path)
+        fsync_directory(os.path.dirname(path))
+        fsync_parents(made)
+        return True
 
     async def read_stream(self, key: str, offset: int = 0, length: int | None = None,
                           chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:

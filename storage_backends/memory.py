@@ -51,6 +51,12 @@ class MemoryDriver(StorageDriver):
     async def put_content(self, key: str, data: bytes) -> None:
         self._files[check_key(key)] = (bytes(data), time.time())
 
+    async def create_exclusive(self, key: str, data: bytes) -> bool:
+        if check_key(key) in self._files:
+            return False
+        self._files[key] = (bytes(data), time.time())  # no await since the check: atomic
+        return True
+
     async def read_stream(self, key: str, offset: int = 0, length: int | None = None,
                           chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
         data = self._get(key)

@@ -30,6 +30,13 @@ MAX_COPY_PART = 5 * 1024 * MiB  # S3's limit for one CopyObject / UploadPartCopy
 DELETE_BATCH = 1000
 REDIRECT_SECONDS = 20 * 60
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
+# A conditional PutObject that lost: 412 when the key exists, 409 while
+# another conditional write of the key is in flight (AWS), either way taken.
+_LOST_CONDITION_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+
+
+class _ConditionFailed(Exception):
+    pass
 
 
 def copy_ranges(size: int, limit: int) -> list[tuple[int, int]]:
@@ -131,6 +138,7 @@ class _S3Writer(BlobWriter):
 
 class S3Driver(StorageDriver):
     name = "s3"
+    directory_walks_are_slow = True
 
     def __init__(self, bucket: str, region: str = "us-east-1", endpoint_url: str | None = None,
                  access_key: str | None = None, secret_key: str | None = None,
@@ -175,6 +183,8 @@ class S3Driver(StorageDriver):
             code = error.response.get("Error", {}).get("Code", "")
             if code in _NOT_FOUND_CODES:
                 raise PathNotFound(key) from None
+            if code in _LOST_CONDITION_CODES and "IfNoneMatch" in params:
+                raise _ConditionFailed(key) from None
             raise StorageError(f"s3 {operation} {key}: {code}: {error}") from None
         except BotoCoreError as error:
             raise StorageError(f"s3 {operation} {key}: {error}") from None
@@ -197,6 +207,38 @@ class S3Driver(StorageDriver):
 
     async def put_content(self, key: str, data: bytes) -> None:
         await self.call("put_object", key, Key=self.object_key(key), Body=bytes(data))
+
+    async def create_exclusive(self, key: str, data: bytes) -> bool:
+        """PutObject with `If-None-Match: *`: S3 (since 2024), MinIO, Ceph
+        RGW and moto refuse it when the key exists, so the bucket decides."""
+        try:
+            await self.call("put_object", key, Key=self.object_key(key), Body=bytes(data),
+                            IfNoneMatch="*")
+        except _ConditionFailed:
+            return False
+        return True
+
+    async def list_after(self, prefix: str, after: str = "", count: int = 1000) -> list[str]:
+        """One ListObjectsV2 from StartAfter: S3 lists keys sorted, so the
+        page comes straight from the bucket however large the directory.
+        (A child directory `after` itself sorts after StartAfter = `after`,
+        so one more is asked for and it is dropped.)"""
+        listed = self._directory_prefix(prefix)
+        start = prefix + "/" if prefix else ""
+        params = {"Prefix": listed, "Delimiter": "/", "MaxKeys": min(count + 1, self.list_page_size)}
+        if after:
+            params["StartAfter"] = listed + after
+        found: list[str] = []
+        while len(found) < count:
+            page = await self.call("list_objects_v2", prefix or "/", **params)
+            names = [entry["Key"][len(listed):] for entry in page.get("Contents", [])]
+            names += [entry["Prefix"][len(listed):].rstrip("/") for entry in page.get("CommonPrefixes", [])]
+            found += sorted(start + name for name in names if name and name > after)
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                break
+            params["ContinuationToken"] = token
+        return found[:count]
 
     async def read_stream(self, key: str, offset: int = 0, length: int | None = None,
                           chunk_size: int = MiB) -> AsyncIterator[bytes]:

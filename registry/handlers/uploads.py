@@ -6,6 +6,7 @@ is buffered whole.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 
 from aiohttp import web
@@ -100,14 +101,23 @@ async def upload_status(request: web.Request) -> web.Response:
 async def _append(request: web.Request, name: str, upload: str) -> int:
     """Stream the body onto the upload; a 416 carries the upload's state."""
     uploads = store_of(request).uploads
-    try:
-        span = content_range(request)
+    span = content_range(request)
+    async with _state_on_416(request, name, upload):
         return await uploads.append(name, upload, body_chunks(request),
                                     start=span[0] if span else None,
                                     length=span[1] - span[0] + 1 if span else None)
+
+
+@contextlib.asynccontextmanager
+async def _state_on_416(request: web.Request, name: str, upload: str):
+    """A refused chunk (or a finish that lost a race) tells the client where
+    the session stands, as the spec's 416 does."""
+    try:
+        yield
     except OciError as error:
         if error.status == 416:
-            error.headers = _session_headers(request, name, upload, await uploads.offset(name, upload))
+            offset = await store_of(request).uploads.offset(name, upload)
+            error.headers = _session_headers(request, name, upload, offset)
         raise
 
 
@@ -124,7 +134,8 @@ async def finish_upload(request: web.Request) -> web.Response:
     await uploads.offset(name, upload)  # unknown session: 404 before reading a body
     if request.body_exists:
         await _append(request, name, upload)
-    await uploads.finish(name, upload, digest)
+    async with _state_on_416(request, name, upload):
+        await uploads.finish(name, upload, digest)
     return _created(request, name, digest)
 
 

@@ -14,6 +14,7 @@ from ..gc.guard import SweepGuard
 from .blobs import BlobStore
 from .catalog import first_repositories, walk_repositories
 from .links import Links
+from .listing_index import ListingIndex
 from .manifests import ManifestStore, StoredManifest
 from .referrers import ReferrersIndex
 from .repositories import DeletedRepository, delete_repository
@@ -30,9 +31,11 @@ class RegistryStore:
         self.links = Links(driver)
         self.guard = SweepGuard(driver, gc_timing)  # writers' side of online garbage collection
         self.blobs = BlobStore(driver, self.links, self.guard)
-        self.tags = TagStore(self.links)
+        self.index = ListingIndex(driver, self.links, writable) if driver.directory_walks_are_slow else None
+        self.tags = TagStore(self.links, self.index)
         self.referrers = ReferrersIndex(driver, self.links)
-        self.manifests = ManifestStore(self.links, self.blobs, self.tags, self.referrers, self.guard)
+        self.manifests = ManifestStore(self.links, self.blobs, self.tags, self.referrers, self.guard,
+                                       self.index)
         self.uploads = UploadStore(driver, self.blobs)
         self.upload_owners = UploadOwners(driver)
         self.usage = UsageMeter(driver)
@@ -41,6 +44,10 @@ class RegistryStore:
                            shown: Callable[[str], bool] | None = None) -> list[str]:
         """Up to `count` repository names after `after`, in catalog order;
         only those `shown` accepts, when given."""
+        if self.index is not None:
+            names = await self.index.repositories(count, after, shown)
+            if names is not None:
+                return names
         return await first_repositories(self.links, count, after, shown)
 
     async def repository_linking(self, digest: Digest,

@@ -18,6 +18,7 @@ from .. import paths
 from ..gc.guard import SweepGuard
 from .blobs import BlobStore
 from .links import Links
+from .listing_index import ListingIndex
 from .lru import ByteLRU
 from .referrers import ReferrersIndex, referrer_descriptor
 from .tags import TagStore
@@ -50,9 +51,9 @@ def stored_media_type(raw: bytes) -> str:
 
 class ManifestStore:
     def __init__(self, links: Links, blobs: BlobStore, tags: TagStore,
-                 referrers: ReferrersIndex, guard: SweepGuard):
+                 referrers: ReferrersIndex, guard: SweepGuard, index: ListingIndex | None = None):
         self.links, self.blobs, self.tags, self.referrers = links, blobs, tags, referrers
-        self.guard = guard
+        self.guard, self.index = guard, index
         self.cache: ByteLRU[Digest, StoredManifest] = ByteLRU(
             _CACHE_BYTES, _CACHE_BYTES // 4, lambda entry: len(entry.raw))
 
@@ -85,6 +86,8 @@ class ManifestStore:
         await self.referrers.add(name, manifest)
         await hold.confirm()
         await self.links.write(paths.revision_link(name, manifest.digest), manifest.digest)
+        if self.index is not None:
+            await self.index.repository_added(name)
         if tag is not None:
             await self.tags.point(name, tag, manifest.digest)
         # Served as every worker would after a restart: the type the bytes declare.
@@ -140,3 +143,5 @@ class ManifestStore:
         for tag in await self.tags.pointing_at(name, digest):
             await self.tags.remove(name, tag)
         await self.links.remove(paths.revision_link(name, digest).rsplit("/", 1)[0])
+        if self.index is not None:
+            await self.index.repository_changed(name)

@@ -1,11 +1,13 @@
 """Blob upload sessions, kept in storage so any worker or replica can take
 the next chunk.
 
-The bytes received so far live at `_uploads/<id>/data`. The running hash is
-only a cache in this process, keyed by (upload id, offset): when another
-process took the last chunk the key misses and the hash is rebuilt by
-re-reading the data. Bytes become a blob only after their digest verifies,
-by a rename into the blob store.
+The bytes received so far live at `_uploads/<id>/data`. Requests for one
+session take turns through claims in the store (see upload_claims), so any
+replica may take any chunk. The running hash is only a cache in this
+process, keyed by (upload id, offset): when another process took the last
+chunk the key misses and the hash is rebuilt by re-reading the data. Bytes
+become a blob only after their digest verifies, by a rename into the blob
+store.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from storage_backends.base import PathNotFound, StorageDriver
 from .. import paths
 from .blobs import BlobStore
 from .lru import ByteLRU
-from .upload_locks import UploadLocks
+from .upload_claims import UploadClaims, chunk_out_of_range
 
 UPLOAD_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HASH_CACHE_LIMIT = 1024  # running hashes kept
@@ -35,12 +37,6 @@ def check_upload_id(upload_id: str) -> str:
     return upload_id
 
 
-def chunk_out_of_range(message: str) -> OciError:
-    """A chunk that does not continue the upload: 416, as the spec requires.
-    The spec's table names no code for it; BLOB_UPLOAD_INVALID is nearest."""
-    return OciError(ErrorCode.BLOB_UPLOAD_INVALID, message, status=416)
-
-
 class UploadStore:
     def __init__(self, driver: StorageDriver, blobs: BlobStore):
         self.driver = driver
@@ -48,7 +44,7 @@ class UploadStore:
         # (upload id, offset, algorithm) -> the hash of the upload's first offset bytes
         self.hashes: ByteLRU[tuple[str, int, str], HashState] = ByteLRU(
             _HASH_CACHE_LIMIT, 1, lambda state: 1)
-        self.locks = UploadLocks()
+        self.claims = UploadClaims(driver)
 
     async def start(self, name: str) -> str:
         """A new session; its `data` key appears with the first bytes."""
@@ -97,16 +93,22 @@ class UploadStore:
 
         `start` (from Content-Range) must equal the current size, else
         416 (see chunk_out_of_range); `length`, when given, must equal the
-        bytes received.
-        Requests for one session take turns, across this host's workers too."""
-        async with self.locks.hold(upload_id):
-            return await self._append(name, upload_id, chunks, start, length)
-
-    async def _append(self, name: str, upload_id: str, chunks: AsyncIterator[bytes],
-                      start: int | None, length: int | None) -> int:
+        bytes received. Of requests racing for one offset, on any replica,
+        one lands and the others get 416."""
         offset = await self.offset(name, upload_id)
         if start is not None and start != offset:
             raise chunk_out_of_range(f"chunk starts at {start}, upload is at {offset}")
+        await self.claims.take(name, upload_id, offset)
+        try:
+            size = await self._write_chunk(name, upload_id, offset, chunks, length)
+        except BaseException:
+            await self.claims.give_back(name, upload_id, offset)
+            raise
+        await self.claims.ended(name, upload_id, size)
+        return size
+
+    async def _write_chunk(self, name: str, upload_id: str, offset: int,
+                           chunks: AsyncIterator[bytes], length: int | None) -> int:
         verifier = await self._verifier(name, upload_id, offset,
                                         size=None if length is None else offset + length)
         writer = await self.driver.writer(paths.upload_data(name, upload_id), append=True)
@@ -123,13 +125,19 @@ class UploadStore:
     async def finish(self, name: str, upload_id: str, digest: Digest) -> None:
         """Verify the whole upload against `digest`, then publish and link it.
 
-        Under the session's lock: a PATCH still appending in another worker
-        would otherwise write into the file after it was verified and moved."""
-        async with self.locks.hold(upload_id):
-            await self._finish(name, upload_id, digest)
-
-    async def _finish(self, name: str, upload_id: str, digest: Digest) -> None:
+        The final size is claimed first: a PATCH racing on another replica
+        would otherwise append after the check and before the move."""
         size = await self.offset(name, upload_id)
+        await self.claims.take(name, upload_id, size)
+        try:
+            await self._publish(name, upload_id, digest, size)
+        except OciError:
+            raise  # the session is gone or was refused: nothing to give back
+        except BaseException:
+            await self.claims.give_back(name, upload_id, size)
+            raise
+
+    async def _publish(self, name: str, upload_id: str, digest: Digest, size: int) -> None:
         verifier = await self._verifier(name, upload_id, size, expected=digest)
         try:
             verifier.verify()
@@ -143,9 +151,8 @@ class UploadStore:
         await self._remove(name, upload_id)
 
     async def cancel(self, name: str, upload_id: str) -> None:
-        async with self.locks.hold(upload_id):
-            await self.offset(name, upload_id)  # raises when unknown
-            await self._remove(name, upload_id)
+        await self.offset(name, upload_id)  # raises when unknown
+        await self._remove(name, upload_id)
 
     async def _remove(self, name: str, upload_id: str) -> None:
         try:

@@ -3,6 +3,7 @@ different processes, whether workers of one `pyreg serve --workers 2` or
 separate replicas over the same directory."""
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import http.client
 import os
@@ -138,23 +139,40 @@ def test_racing_chunks_across_workers_take_turns(tmp_path):
             assert call(url, "PUT", f"{headers['Location']}?digest={digest}")[0] == 201
 
 
-async def test_upload_locks_exclude_each_other_and_degrade_without_a_directory(tmp_path):
-    import asyncio
 
-    from registry.store.upload_locks import UploadLocks
-    first, second = UploadLocks(str(tmp_path / "locks")), UploadLocks(str(tmp_path / "locks"))
-    order = []
+def _slow_patch(url: str, location: str, halves: list[bytes], paused: threading.Event) -> int:
+    """A chunk streamed in two halves with a pause between (chunked encoding)."""
+    def body():
+        yield halves[0]
+        paused.set()
+        time.sleep(0.5)
+        yield halves[1]
+    host, port = url.split("://", 1)[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("PATCH", location, body=body(), encode_chunked=True)
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
-    async def hold(locks, label):
-        async with locks.hold("0b6f5a9e-0000-4000-8000-000000000000"):
-            order.append(f"{label} in")
-            await asyncio.sleep(0.05)
-            order.append(f"{label} out")
 
-    await asyncio.gather(hold(first, "a"), hold(second, "b"))  # two "processes": two flocks
-    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
-    (tmp_path / "file").write_text("")
-    degraded = UploadLocks(str(tmp_path / "file" / "locks"))  # cannot create: in-process only
-    assert degraded.directory is None
-    async with degraded.hold("x"):
-        pass
+def test_a_chunk_seen_half_written_on_another_replica_is_not_continued(tmp_path):
+    """No Content-Range: a racer takes the size it sees. A file grows while it
+    is written, so a racer arriving mid-write on another replica sees a
+    half-written size; it must get 416, not append into the middle."""
+    with pyreg_server(tmp_path / "storage") as first, pyreg_server(tmp_path / "storage") as second:
+        _, headers, _ = call(first, "POST", "/v2/race/blobs/uploads/")
+        location, paused, head = headers["Location"], threading.Event(), b"0" * 10
+        assert call(first, "PATCH", location, head)[0] == 202  # a second chunk is appended in place
+        halves = [b"A" * (6 << 20), b"B" * (6 << 20)]  # past the 4 MiB staging buffer
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(_slow_patch, first, location, halves, paused)
+            assert paused.wait(10)
+            time.sleep(0.2)  # the first half reaches the file
+            status, answer, _ = call(second, "PATCH", location, b"C" * (1 << 20))
+            assert slow.result() == 202
+        assert status == 416 and answer["Range"].startswith("0-")
+        whole = head + b"".join(halves)
+        digest = "sha256:" + hashlib.sha256(whole).hexdigest()
+        assert call(second, "PUT", f"{location}?digest={digest}")[0] == 201
+        assert call(first, "GET", f"/v2/race/blobs/{digest}")[2] == whole

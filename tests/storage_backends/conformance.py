@@ -221,3 +221,22 @@ class StorageDriverConformance:
         assert largest <= MiB
         if not self.holds_bytes:
             assert peak < self.peak_memory_limit, f"peak {peak / MiB:.1f} MiB"
+
+    async def test_create_exclusive_lets_exactly_one_racer_in(self, driver):
+        """What replicas serialise upload chunks on: of many creators at once,
+        one wins, and the key holds its bytes, whole."""
+        results = await asyncio.gather(*(driver.create_exclusive("claims/7", b"racer %d" % i)
+                                         for i in range(8)))
+        assert results.count(True) == 1
+        assert await driver.get_content("claims/7") == b"racer %d" % results.index(True)
+        assert await driver.create_exclusive("claims/7", b"late") is False
+        assert await driver.list("claims") == ["claims/7"]  # no temp left beside it
+
+    async def test_list_after_pages_a_directory_in_order(self, driver):
+        for name in ["b", "a", "c-d", "c", "e"]:
+            await driver.put_content(f"index/{name}", b"")
+        await driver.put_content("index/d/below", b"")
+        assert await driver.list_after("index", "", 3) == ["index/a", "index/b", "index/c"]
+        assert await driver.list_after("index", "c", 10) == ["index/c-d", "index/d", "index/e"]
+        assert await driver.list_after("index", "e", 10) == []
+        assert await driver.list_after("missing", "", 10) == []
