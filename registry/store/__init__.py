@@ -66,6 +66,8 @@ class RegistryStore:
     async def delete_repository(self, name: str) -> DeletedRepository | None:
         """Tags, manifests, links and uploads of `name`; None when it does not exist."""
         deleted = await delete_repository(self.links, self.tags, self.manifests, name)
+        if deleted is not None and self.index is not None:
+            await self.index.repository_removed(name)
         self.usage.forget()
         return deleted
 

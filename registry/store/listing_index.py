@@ -67,6 +67,17 @@ class ListingIndex:
             await self._remove_then_recheck(paths.catalog_entry(name),
                                             lambda: self._repository_exists(name))
 
+    async def repository_removed(self, name: str) -> None:
+        """After `name` was deleted whole: its tags' entries, then its own
+        (each put back if a replica pushed it again meanwhile)."""
+        with contextlib.suppress(PathNotFound):
+            await self.driver.delete(paths.tag_index(name))
+        for key in await self.links.children(paths.tags_dir(name)):
+            tag = key.rsplit("/", 1)[-1]
+            if await self._tag_exists(name, tag):
+                await self.tag_added(name, tag)
+        await self.repository_changed(name)
+
     async def tag_added(self, name: str, tag: str) -> None:
         await self.driver.put_content(paths.tag_entry(name, tag), b"")
 
