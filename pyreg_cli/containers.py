@@ -145,11 +145,11 @@ def host_options(args, network: str):
     pull = None if args.pull == "never" else lambda: pull_image(args)
     return HostOptions(name=args.name, auto_remove=args.rm, detached=args.detach,
                        log_max_size=size, log_max_files=files, copy_rootfs=copy_rootfs(), pull=pull,
-                       init=args.init, restart_policy=restart_policy(args, network),
+                       init=args.init, restart_policy=restart_policy(args),
                        network=network_request(args, network))
 
 
-def restart_policy(args, network: str) -> str:
+def restart_policy(args) -> str:
     """--restart, checked: its text as the record keeps it."""
     if args.restart in ("", "no"):
         return "no"
@@ -160,9 +160,6 @@ def restart_policy(args, network: str) -> str:
         raise CliError(str(err), EXIT_SETUP_FAILED) from None
     if args.rm:
         raise CliError("conflicting options: --restart and --rm", EXIT_SETUP_FAILED)
-    if network not in ("none", "host"):
-        raise CliError(f"--restart {args.restart} needs --network none or host: a container on a "
-                       "bridge network is not started again yet", EXIT_SETUP_FAILED)
     return policy.text()
 
 

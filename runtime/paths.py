@@ -22,6 +22,8 @@
     │       ├── upper/, work/            overlayfs' upper and work directories
     │       ├── hosts, hostname, resolv.conf   when they cannot go into upper/
     │       ├── stop-requested           `pyreg stop` was asked: no --restart policy applies
+    │       ├── network.json             a bridge container's network request, its ports
+    │       │                            resolved: what connects it again at a restart
     │       └── container.log[.N]        kept output, rotated
     ├── seccomp/
     │   └── <sha256>.bpf                 compiled filters, by hash of arch + section
@@ -141,6 +143,11 @@ def lease(root: str, name: str, address: str) -> str:
 
 def netns(root: str) -> str:
     return os.path.join(root, "netns")
+
+
+def container_network(root: str, container_id: str) -> str:
+    """What a start of a bridge container connects it with (networking.remember)."""
+    return os.path.join(root, "containers", container_id, "network.json")
 
 
 def container_netns(root: str, container_id: str) -> str:

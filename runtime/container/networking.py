@@ -7,7 +7,10 @@ ends.
 The supervisor holds the lease: `pyreg run` itself, or for -d the shim,
 which takes the lease over before it starts the container. When the holder
 dies (kill -9), the next pyreg command that looks (run, ps, rm, network)
-sweeps what it left. netplumb.attach (and pyroute2 behind it, about 150 ms
+sweeps what it left. Each start after the first (start, restart, a
+--restart policy) connects again with what the first remembered in the
+container's directory, and releases again when that run ends; in a
+restarting shim each run's child holds the host ports. netplumb.attach (and pyroute2 behind it, about 150 ms
 of imports) loads only for a bridge network or when a lease exists.
 """
 from __future__ import annotations
@@ -67,6 +70,43 @@ def connect(root: str, container, request: Request, spec: dict, image_config: di
     (netns_file), veth, address, port rules and hosts files; all or nothing.
     Returns the Attachment, whose sockets hold the host ports."""
     publish = list(request.publish) + (exposed_ports(image_config) if request.publish_all else [])
+    remember(root, container.id, request.replace(publish=tuple(publish), publish_all=False))
+    return _attach(root, container, request, publish, spec)
+
+
+def reconnect(root: str, container, spec: dict):
+    """connect() again for a start after the first (`pyreg start`,
+    `restart`, a --restart policy): the same network, aliases and ports as
+    remembered; an explicit host port is the same one again, a `-p 80` may
+    get another, as with docker. None for a container on no bridge."""
+    request = remembered(root, container.id)
+    if request is None:
+        return None
+    return _attach(root, container, request, list(request.publish), spec)
+
+
+def remember(root: str, container_id: str, request: Request) -> None:
+    """Kept in the container's directory for reconnect (publish resolved: -P's
+    ports are the image's at the first run)."""
+    from ..netplumb.records import write_json
+    data = {**request.to_json(), "aliases": list(request.aliases), "dns": list(request.dns),
+            "publish": [binding.to_json() for binding in request.publish],
+            "extra_hosts": [list(pair) for pair in request.extra_hosts]}
+    write_json(paths.container_network(root, container_id), data)
+
+
+def remembered(root: str, container_id: str) -> Request | None:
+    from ..netplumb.records import PortBinding, read_json
+    try:
+        data = read_json(paths.container_network(root, container_id))
+    except FileNotFoundError:
+        return None
+    return Request(network=data["network"], aliases=tuple(data["aliases"]), ip=data["ip"],
+                   publish=tuple(PortBinding(**binding) for binding in data["publish"]),
+                   dns=tuple(data["dns"]), extra_hosts=tuple(tuple(p) for p in data["extra_hosts"]))
+
+
+def _attach(root: str, container, request: Request, publish: list, spec: dict):
     if os.geteuid() != 0:
         return _rootless(root, container, request, publish)
     from ..netplumb import attach

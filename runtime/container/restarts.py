@@ -27,7 +27,7 @@ from ..fs.rootfs import RootfsPlan
 from ..inside import signals
 from ..inside.report import STARTED, write_report
 from ..record import Record
-from . import runtimes
+from . import networking, runtimes
 from .run import Prepared
 from .state import Container, ContainerError, ContainerStore, Status
 
@@ -90,14 +90,15 @@ def prepare_again(store: ContainerStore, container: Container, runtime=None) -> 
     if not container.rootfs:
         raise ContainerError(f"container {container.name} has no root filesystem to start")
     spec = fastjson.load_file(paths.container_file(store.root, container.id, paths.SPEC))
-    if any(n["type"] == "network" and n.get("path") for n in spec["linux"]["namespaces"]):
-        # its bridge attachment ended with it, and is not made again yet
-        raise ContainerError(f"container {container.name} is on a bridge network: pyreg cannot start "
-                             "it again yet; run a new one (or use --network none or host)")
     runtime = runtime or runtimes.of(container)
     confinement = runtime.prepare(store.root, container, spec)
+    try:  # its bridge attachment ended with its last run: made again before its process starts
+        attachment = networking.reconnect(store.root, container, spec)
+    except BaseException:
+        runtime.clean_up(container)  # the cgroups prepare made
+        raise
     return Prepared(store, container, spec, RootfsPlan.from_json(container.rootfs), runtime,
-                    confinement)
+                    confinement, attachment)
 
 
 def keep_restarting(prepared, run_once, report_fd: int) -> None:
@@ -139,6 +140,8 @@ def _run_in_child(prepared, run_once, report_fd: int) -> bool:
         os.close(ran_read)
         _child(prepared, run_once, report_fd, ran_write)
     os.close(ran_write)
+    if prepared.attachment is not None:  # the child's now: its release must free the host ports
+        prepared.attachment.close_sockets()
     if report_fd >= 0:  # the child holds the caller's report pipe now
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, report_fd, inheritable=False)

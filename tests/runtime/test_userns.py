@@ -118,17 +118,15 @@ def test_userns_auto_without_a_range_says_what_to_add(side_by_side, subids, stor
         "'containers:100000:65536' to /etc/subuid and /etc/subgid\n")
 
 
-def test_userns_and_restart_with_a_bridge_network_are_refused_before_anything_is_made(
-        side_by_side, subids, store_root):
-    """Neither is carried across a bridge yet (the namespace's veth cannot be
-    made from inside a mapped user namespace; a restart does not connect
-    again): refused in one line, before any container, veth or lease."""
+def test_userns_with_a_bridge_network_is_refused_before_anything_is_made(side_by_side, subids, store_root):
+    """Not carried across a bridge yet (the namespace's veth cannot be made
+    from inside a mapped user namespace): refused in one line, before any
+    container, veth or lease. (--restart on a bridge works: see
+    tests/runtime/network/test_restart_bridge.py, in a namespace of its own.)"""
     before = sorted(os.listdir(store_root / "containers"))
-    userns = side_by_side.pyreg("run", "--rm", "--userns=auto", "--network", "bridge", "busybox", "true")
+    userns = side_by_side.pyreg("run", "-d", "--restart", "always", "--userns=auto", "--network", "bridge",
+                                "busybox", "true")
     assert userns.returncode == 125 and userns.stderr == (
         "pyreg: --userns with a bridge network is not supported yet: add --network none or host\n")
-    restart = side_by_side.pyreg("run", "-d", "--restart", "always", "--network", "bridge", "busybox", "true")
-    assert restart.returncode == 125 and restart.stderr.count("\n") == 1
-    assert "--restart always needs --network none or host" in restart.stderr
     assert sorted(os.listdir(store_root / "containers")) == before
     assert not os.path.exists(store_root / "networks")
