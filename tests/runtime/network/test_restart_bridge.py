@@ -5,6 +5,7 @@ host port is the same one), and release everything when it ends."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
@@ -56,3 +57,18 @@ def test_on_failure_2_on_a_bridge_runs_three_times_and_leaves_nothing(cli):
     assert state["RestartCount"] == 2 and state["State"]["ExitCode"] == 3
     assert cli.ok("logs", "failing") == "1\n" * 3  # each run had its address on the bridge
     assert cli.leftovers() == NOTHING
+
+
+def test_a_start_whose_host_port_is_taken_fails_in_one_line_and_leaves_nothing(cli):
+    cli.ok("run", "-d", "--name", "blocked", "-p", "127.0.0.1:18102:80", WEB_IMAGE)
+    cli.ok("stop", "-t", "1", "blocked")
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", 18102))
+        squatter.listen()
+        result = cli("start", "blocked")
+        assert result.returncode == 1  # docker's, for a port already allocated
+        assert result.stderr.decode() == "pyreg: host port 127.0.0.1:18102/tcp is already in use\n"
+        assert cli.leftovers() == NOTHING and not _state(cli, "blocked")["State"]["Running"]
+    cli.ok("start", "blocked")  # the port is free again
+    assert http_get("127.0.0.1", 18102) == PAGE
