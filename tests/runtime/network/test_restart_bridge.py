@@ -72,3 +72,13 @@ def test_a_start_whose_host_port_is_taken_fails_in_one_line_and_leaves_nothing(c
         assert cli.leftovers() == NOTHING and not _state(cli, "blocked")["State"]["Running"]
     cli.ok("start", "blocked")  # the port is free again
     assert http_get("127.0.0.1", 18102) == PAGE
+
+
+def test_publish_all_s_ports_are_published_again_at_a_start(cli):
+    cli.ok("run", "-d", "--name", "all", "-P", WEB_IMAGE)
+    cli.ok("stop", "-t", "1", "all")
+    assert cli.ok("port", "all") == ""
+    cli.ok("start", "all")
+    line = cli.ok("port", "all")
+    assert line.startswith("80/tcp -> 0.0.0.0:"), line  # the image's ExposedPorts, remembered
+    assert http_get("127.0.0.1", int(line.rsplit(":", 1)[1])) == PAGE
