@@ -123,9 +123,15 @@ def test_userns_with_a_bridge_network_is_refused_before_anything_is_made(side_by
     from inside a mapped user namespace): refused in one line, before any
     container, veth or lease. (--restart on a bridge works: see
     tests/runtime/network/test_restart_bridge.py, in a namespace of its own.)"""
+    import subprocess
+    import sys
+    from tests.runtime.conftest import CLI
     before = sorted(os.listdir(store_root / "containers"))
-    userns = side_by_side.pyreg("run", "-d", "--restart", "always", "--userns=auto", "--network", "bridge",
-                                "busybox", "true")
+    # in a network namespace of its own: were the refusal to regress, the
+    # bridge it made would not be the host's
+    userns = subprocess.run(["unshare", "--net", sys.executable, "-c", CLI, "--root", str(store_root), "run",
+                             "--rm", "--userns=auto", "--network", "bridge", "busybox", "true"],
+                            capture_output=True, text=True, timeout=60)
     assert userns.returncode == 125 and userns.stderr == (
         "pyreg: --userns with a bridge network is not supported yet: add --network none or host\n")
     assert sorted(os.listdir(store_root / "containers")) == before
