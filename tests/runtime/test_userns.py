@@ -71,7 +71,10 @@ def test_root_inside_is_the_range_start_outside(side_by_side, subids):
         mountpoint = run("volume", "inspect", "unvol").stdout.split('"Mountpoint": "')[1].split('"')[0]
         written = os.stat(os.path.join(mountpoint, "f"))
         assert (written.st_uid, written.st_gid) == (start, start)
-        assert run("rm", "-f", "un1").returncode == 0
+        if run is peers.pyreg:
+            assert run("rm", "-f", "un1").returncode == 0
+        else:  # podman 4.3's rm races its own shm unmount ("device or resource busy") now and then
+            assert eventually(lambda: run("rm", "-f", "un1").returncode == 0, 10)
         assert run("volume", "rm", "unvol").returncode == 0
 
 
