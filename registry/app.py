@@ -20,7 +20,8 @@ from storage_backends.factory import make_driver
 from .config import RegistryConfig
 from .handlers import base, blobs, catalog, manifests, referrers, repositories, tags, uploads, usage
 from .keys import CONFIG, STORE, URLS
-from .gc.schedule import collect_forever, timing_of
+from .gc.freshness import timing_of
+from .gc.schedule import collect_forever
 from .maintenance import purge_forever
 from .middlewares import errors_middleware, extra_headers, read_only_middleware
 from .operations import Operations

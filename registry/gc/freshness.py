@@ -9,11 +9,14 @@ written after the threshold.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from ocispec.digest import Digest
 
 from .inventory import Stored
+
+if TYPE_CHECKING:
+    from ..config import GcPolicy
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,9 @@ class Timing:
     def freshness(self, now: float, touched: dict[Digest, float]) -> Freshness:
         """Thresholds for a collection that started at `now` (storage time)."""
         return Freshness(now - self.keep_for, now - self.grace - self.slack, touched)
+
+
+def timing_of(policy: GcPolicy, grace: float | None = None) -> Timing:
+    """The protocol's clock as configured; `grace` overrides the policy's (`pyreg gc --grace`)."""
+    return Timing(grace=policy.grace if grace is None else grace, touch_age=policy.touch_age,
+                  commit_window=policy.commit_window, lease=policy.lease)

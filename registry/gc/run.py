@@ -12,7 +12,7 @@ from storage_backends.base import StorageDriver
 from storage_backends.bulk import delete_many
 
 from . import keys
-from .freshness import Freshness, Timing
+from .freshness import Freshness, Timing, timing_of
 from .inventory import Inventory, take_inventory
 from .lease import SweepLease
 from .manifest_reader import ManifestReader
@@ -80,7 +80,6 @@ def run_gc(config, dry_run: bool = False, delete_untagged: bool = False,
     with its `storage.maintenance.gc` clock (`grace` overrides the policy's)."""
     from storage_backends.factory import make_driver
 
-    from .schedule import timing_of
 
     async def main() -> GcReport:
         driver = make_driver(config.storage)

@@ -15,16 +15,10 @@ from storage_backends.base import StorageDriver
 
 from ..config import GcPolicy
 from .errors import GcBusy
-from .freshness import Timing
+from .freshness import timing_of
 from .run import collect
 
 log = logging.getLogger("pyreg.registry")
-
-
-def timing_of(policy: GcPolicy, grace: float | None = None) -> Timing:
-    """The protocol's clock as configured; `grace` overrides the policy's (`pyreg gc --grace`)."""
-    return Timing(grace=policy.grace if grace is None else grace, touch_age=policy.touch_age,
-                  commit_window=policy.commit_window, lease=policy.lease)
 
 
 async def collect_once(driver: StorageDriver, policy: GcPolicy) -> None:
