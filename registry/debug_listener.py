@@ -25,7 +25,7 @@ def debug_app(config: RegistryConfig, health: StorageHealth | None, metrics) -> 
 def debug_listener(config: RegistryConfig, health: StorageHealth | None, metrics):
     """For the main app's `cleanup_ctx`: the debug site lives as long as it."""
     async def lifetime(_app: web.Application):
-        from .server import bind_socket
+        from .sockets import bind_socket
         runner = web.AppRunner(debug_app(config, health, metrics), handle_signals=False, access_log=None)
         await runner.setup()
         try:

@@ -31,7 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from storage_backends.base import BlobWriter, FileInfo, PathNotFound, StorageDriver
 
 from .auth.scopes import RouteKind, route_kind
-from .serving_operations import MULTIPROC_VARIABLE
+from .config.operations import MULTIPROC_VARIABLE
 
 _METHODS = {"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"}
 _UPLOAD_BODIES = {(RouteKind.UPLOAD, "PATCH"), (RouteKind.UPLOAD, "PUT"), (RouteKind.UPLOAD_START, "POST")}

@@ -24,31 +24,11 @@ import time
 from .config import ConfigError, HttpSettings, RegistryConfig, TlsSettings
 from .logs import ACCESS_LOGGER, configure_logging
 from .serving_operations import forget_worker, serving_operations
+from .sockets import BACKLOG, ServeError, bind_socket  # noqa: F401 - ServeError: the command line's
 
 _PR_SET_PDEATHSIG = 1
-BACKLOG = 1024
 MAX_AUTH_HEADER = 32 * 1024
 log = logging.getLogger("pyreg.registry")
-
-
-class ServeError(Exception):
-    """The registry cannot start: the address is taken, the storage cannot be opened."""
-
-
-def bind_socket(http: HttpSettings, listen: bool = True) -> socket.socket:
-    host, port = http.host_port
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-        if listen:
-            sock.listen(BACKLOG)
-    except OSError as err:
-        sock.close()
-        raise ServeError(f"cannot serve on {http.addr}: {err.strerror or err}") from None
-    return sock
 
 
 def ssl_context(tls: TlsSettings) -> ssl.SSLContext | None:

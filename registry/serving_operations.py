@@ -17,8 +17,8 @@ import tempfile
 from typing import Iterator
 
 from .config import HttpSettings, RegistryConfig
+from .config.operations import MULTIPROC_VARIABLE
 
-MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @contextlib.contextmanager
@@ -27,7 +27,7 @@ def serving_operations(config: RegistryConfig, workers: int) -> Iterator[None]:
         from .tracing import check_available
         check_available()
     if config.debug.addr is not None:
-        from .server import bind_socket  # raises ServeError naming the address
+        from .sockets import bind_socket  # raises ServeError naming the address
         bind_socket(HttpSettings(addr=config.debug.addr), listen=False).close()
     if workers <= 1 or not config.ops.wants_metrics(config.debug):
         yield

@@ -19,6 +19,10 @@ from typing import Any
 from ..events.settings import EndpointSettings, NotificationsConfigError, NotificationSettings, parse_endpoint
 from .values import ConfigError, as_duration
 
+# prometheus_client's multiprocess mode reads its directory from here
+# (serving_operations sets it for --workers N; metrics reads it)
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
 __all__ = ["DebugSettings", "HealthSettings", "NotificationSettings", "OpsSettings"]
 
 
