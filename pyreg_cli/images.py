@@ -131,7 +131,7 @@ def cmd_rmi(args):
 def cmd_inspect(args):
     from puller import operations as ops
     if not args.remote and not getattr(args, "images_only", False):
-        from pyreg_cli.starting import inspect_named  # a container of that name comes first
+        from pyreg_cli.inspect_container import inspect_named  # a container of that name comes first
         container = inspect_named(args.root, args.ref)
         if container is not None:
             print(json.dumps([container], indent=2))

@@ -10,6 +10,7 @@ import json
 import sys
 
 from pyreg_cli.containers import FAILURES, host_options, run_options
+from pyreg_cli.inspect_container import inspect_named
 from pyreg_cli.main import CliError
 from pyreg_cli.run_args import RUN_ONLY_OPTIONS, RUN_OPTIONS, VerbParser
 from runtime.errors import describe, exit_code_of
@@ -87,18 +88,6 @@ def cmd_wait(args) -> int:
         code = wait_exit(store, container)
         print(-1 if code is None else code, flush=True)
     return _each(args, wait_one)
-
-
-def inspect_named(root: str, key: str) -> dict | None:
-    """The container called key, inspected; None if there is none."""
-    from runtime.container.inspect import inspect_container
-    from runtime.container.state import ContainerError, ContainerStore
-    store = ContainerStore(root)
-    try:
-        container = store.find(key)
-    except ContainerError:
-        return None
-    return inspect_container(store, container)
 
 
 def cmd_container_inspect(args) -> int:
