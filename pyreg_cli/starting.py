@@ -41,7 +41,7 @@ def _each(args, action) -> int:
 def cmd_create(args) -> int:
     from runtime.container import runtimes
     from runtime.container.run import prepare
-    network = args.network or "none"  # `pyreg start` does not connect a bridge again (yet)
+    network = args.network or "none"  # not bridge by default: a created container would hold its lease and ports
     options, host = run_options(args, network), host_options(args, network)
     try:
         prepared = prepare(args.root, args.image, options, runtimes.named(args.runtime, args.debug),
