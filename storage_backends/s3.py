@@ -22,11 +22,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .base import BlobWriter, FileInfo, PathNotFound, StorageDriver, StorageError, check_key, check_prefix
+from .s3_writer import MAX_COPY_PART, S3Writer, UploadGone
 from .settings import S3_MIN_PART_SIZE as MIN_PART_SIZE
 from .settings import MiB
 
-MAX_PARTS = 10_000
-MAX_COPY_PART = 5 * 1024 * MiB  # S3's limit for one CopyObject / UploadPartCopy
 DELETE_BATCH = 1000
 REDIRECT_SECONDS = 20 * 60
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -37,103 +36,6 @@ _LOST_CONDITION_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflic
 
 class _ConditionFailed(Exception):
     pass
-
-
-def copy_ranges(size: int, limit: int) -> list[tuple[int, int]]:
-    """Split [0, size) into equal inclusive byte ranges of at most `limit`.
-
-    Equal pieces keep every part far above the 5 MiB minimum."""
-    count = -(-size // limit)
-    piece = -(-size // count)
-    return [(start, min(size, start + piece) - 1) for start in range(0, size, piece)]
-
-
-class _S3Writer(BlobWriter):
-    """Buffers one part; the multipart upload starts only when a part is full."""
-
-    def __init__(self, driver: "S3Driver", object_key: str):
-        self._driver = driver
-        self.object_key = object_key
-        self._upload_id: str | None = None
-        self._parts: list[dict] = []
-        self._buffer = bytearray()
-        self._finished = False
-        self.size = 0
-
-    async def copy_parts_from(self, source_key: str, size: int) -> None:
-        """Start with an existing object's bytes as server-side copied parts:
-        the object itself when appending, another one when moving."""
-        await self._start_upload()
-        source = {"Bucket": self._driver.bucket, "Key": source_key}
-        for first, last in copy_ranges(size, self._driver.copy_part_limit):
-            number = len(self._parts) + 1
-            response = await self._driver.call(
-                "upload_part_copy", source_key, Key=self.object_key, UploadId=self._upload_id,
-                PartNumber=number, CopySource=source, CopySourceRange=f"bytes={first}-{last}")
-            self._parts.append({"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]})
-        self.size += size
-
-    def continue_from_bytes(self, existing: bytes) -> None:
-        self._buffer += existing
-        self.size = len(existing)
-
-    async def _start_upload(self) -> None:
-        if self._upload_id is None:
-            response = await self._driver.call("create_multipart_upload", self.object_key,
-                                               Key=self.object_key)
-            self._upload_id = response["UploadId"]
-
-    async def _upload_part(self, data: bytes) -> None:
-        await self._start_upload()
-        number = len(self._parts) + 1
-        if number > MAX_PARTS:
-            raise StorageError(f"{self.object_key}: more than {MAX_PARTS} parts; raise part_size")
-        response = await self._driver.call("upload_part", self.object_key, Key=self.object_key,
-                                           UploadId=self._upload_id, PartNumber=number, Body=data)
-        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
-
-    async def write(self, chunk: bytes) -> None:
-        if self._finished:
-            raise StorageError("write after commit or cancel")
-        self.size += len(chunk)
-        part_size = self._driver.part_size
-        view = memoryview(chunk)
-        while view:  # a gigabyte chunk is cut into parts without copying it whole
-            room = part_size - len(self._buffer)
-            self._buffer += view[:room]
-            view = view[room:]
-            if len(self._buffer) >= part_size:
-                data, self._buffer = bytes(self._buffer), bytearray()
-                await self._upload_part(data)
-
-    async def commit(self) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        data, self._buffer = bytes(self._buffer), bytearray()
-        try:
-            if self._upload_id is None:
-                await self._driver.call("put_object", self.object_key, Key=self.object_key, Body=data)
-                return
-            if data:
-                await self._upload_part(data)  # the last part may be small
-            await self._driver.call("complete_multipart_upload", self.object_key, Key=self.object_key,
-                                    UploadId=self._upload_id, MultipartUpload={"Parts": self._parts})
-        except BaseException:
-            await self._abort()
-            raise
-
-    async def cancel(self) -> None:
-        if not self._finished:
-            self._finished = True
-            self._buffer = bytearray()
-            await self._abort()
-
-    async def _abort(self) -> None:
-        if self._upload_id is not None:
-            upload_id, self._upload_id = self._upload_id, None
-            await self._driver.call("abort_multipart_upload", self.object_key,
-                                    Key=self.object_key, UploadId=upload_id)
 
 
 class S3Driver(StorageDriver):
@@ -185,6 +87,8 @@ class S3Driver(StorageDriver):
                 raise PathNotFound(key) from None
             if code in _LOST_CONDITION_CODES and "IfNoneMatch" in params:
                 raise _ConditionFailed(key) from None
+            if code == "NoSuchUpload":
+                raise UploadGone(f"s3 {operation} {key}: {code}") from None
             raise StorageError(f"s3 {operation} {key}: {code}: {error}") from None
         except BotoCoreError as error:
             raise StorageError(f"s3 {operation} {key}: {error}") from None
@@ -256,7 +160,7 @@ class S3Driver(StorageDriver):
             body.close()
 
     async def writer(self, key: str, append: bool = False) -> BlobWriter:
-        writer = _S3Writer(self, self.object_key(key))
+        writer = S3Writer(self, self.object_key(key))
         if append:
             try:
                 existing_size = await self._size(key)
@@ -319,7 +223,7 @@ class S3Driver(StorageDriver):
 
     async def _multipart_copy(self, dest_key: str, source_key: str, size: int) -> None:
         """CopyObject stops at 5 GiB; beyond, copy ranges as parts of a new upload."""
-        writer = _S3Writer(self, dest_key)
+        writer = S3Writer(self, dest_key)
         try:
             await writer.copy_parts_from(source_key, size)
         except BaseException:
@@ -356,7 +260,7 @@ class S3Driver(StorageDriver):
     def _abort_old_uploads_sync(self, before: float, dry_run: bool) -> list[str]:
         aborted = []
         for upload in self._multipart_uploads():
-            if upload["Initiated"].timestamp() >= before:
+            if upload["Initiated"].timestamp() >= before or self._part_written_since(upload, before):
                 continue
             if not dry_run:
                 try:
@@ -366,6 +270,25 @@ class S3Driver(StorageDriver):
                     continue  # completed or aborted meanwhile (NoSuchUpload)
             aborted.append(upload["Key"][len(self._root) + 1:] if self._root else upload["Key"])
         return aborted
+
+    def _part_written_since(self, upload: dict, before: float) -> bool:
+        """Whether a part of the upload was written at or after `before`.
+        Initiated alone would do on S3, but moto answers one fixed 2010 time
+        for every upload, and a writer in flight must never lose its upload.
+        (One with no part yet, for the moment between starting it and sending
+        its first part, is judged by Initiated alone.)"""
+        markers: dict[str, int] = {}
+        while True:
+            try:
+                page = self._call_sync("list_parts", upload["Key"], Key=upload["Key"],
+                                       UploadId=upload["UploadId"], **markers)
+            except StorageError:
+                return True  # completed or aborted meanwhile: nothing to abort
+            if any(part["LastModified"].timestamp() >= before for part in page.get("Parts", [])):
+                return True
+            if not page.get("IsTruncated"):
+                return False
+            markers = {"PartNumberMarker": page["NextPartNumberMarker"]}
 
     def _multipart_uploads(self) -> Iterator[dict]:
         prefix = self._directory_prefix("")

@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from puller.store import LocalStore
 from runtime.container.state import ContainerStore
 from tests.builder.builds import (CLI, REPO, build, error_of, pyreg, refused, root,  # noqa: F401
@@ -58,16 +60,21 @@ def test_a_missing_command_is_one_clear_line(root, tmp_path):
 
 def test_ctrl_c_during_a_run_leaves_nothing_running_mounted_or_half_written(root, tmp_path):
     context = write_context(tmp_path / "ctx", "FROM busybox\nRUN echo started && sleep 600\n")
-    process = subprocess.Popen([sys.executable, "-c", CLI, "--root", str(root), "build", "-t", "slow:1",
-                                str(context)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-c", CLI, "--root", str(root), "build",
+                                "-t", "slow:1", str(context)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         store = ContainerStore(root)
         assert wait_until(lambda: any(c.is_alive() for c in store.list()), 60, "the RUN container",
                           alive=lambda: process.poll() is None), process.stderr.read()
         running = [c for c in store.list() if c.is_alive()]
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 130
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # -X faulthandler: every thread's stack on stderr
+            pytest.fail("the build still ran 60 s after Ctrl-C:\n" + process.communicate(timeout=30)[1])
+        assert code == 130
     finally:
         if process.poll() is None:
             process.kill()
