@@ -172,6 +172,11 @@ def tag_index_built(name: str) -> str:
     return f"{INDEX}/tags-built/{index_name(name)}"
 
 
+def tag_index_version(name: str) -> str:
+    """Rewritten with a fresh value after every change to the tag index of `name`."""
+    return f"{INDEX}/tags-version/{index_name(name)}"
+
+
 def robot(name: str) -> str:
     """A robot credential's record; `name` is checked by registry.auth.robots."""
     return f"{ROBOTS}/{name}"

@@ -55,6 +55,7 @@ class S3Driver(StorageDriver):
         self._root = root_directory.strip("/")
         self._redirect = redirect
         self.list_page_size = 1000  # S3's maximum; tests lower it to exercise paging
+        self._partless_seen: set[str] = set()  # upload ids a purge pass saw with no part
         path_style = endpoint_url is not None if force_path_style is None else force_path_style
         config = Config(region_name=region, signature_version="s3v4", max_pool_connections=32,
                         s3={"addressing_style": "path" if path_style else "auto"},
@@ -262,6 +263,11 @@ class S3Driver(StorageDriver):
         for upload in self._multipart_uploads():
             if upload["Initiated"].timestamp() >= before or self._part_written_since(upload, before):
                 continue
+            if not self._parted(upload) and upload["UploadId"] not in self._partless_seen:
+                # no part yet: perhaps a writer between starting and its first part;
+                # gone by the next pass if it was one
+                self._partless_seen.add(upload["UploadId"])
+                continue
             if not dry_run:
                 try:
                     self._call_sync("abort_multipart_upload", upload["Key"], Key=upload["Key"],
@@ -275,8 +281,7 @@ class S3Driver(StorageDriver):
         """Whether a part of the upload was written at or after `before`.
         Initiated alone would do on S3, but moto answers one fixed 2010 time
         for every upload, and a writer in flight must never lose its upload.
-        (One with no part yet, for the moment between starting it and sending
-        its first part, is judged by Initiated alone.)"""
+        (One with no part yet is aborted only by a later pass.)"""
         markers: dict[str, int] = {}
         while True:
             try:
@@ -289,6 +294,14 @@ class S3Driver(StorageDriver):
             if not page.get("IsTruncated"):
                 return False
             markers = {"PartNumberMarker": page["NextPartNumberMarker"]}
+
+    def _parted(self, upload: dict) -> bool:
+        try:
+            page = self._call_sync("list_parts", upload["Key"], Key=upload["Key"],
+                                   UploadId=upload["UploadId"], MaxParts=1)
+        except StorageError:
+            return True
+        return bool(page.get("Parts"))
 
     def _multipart_uploads(self) -> Iterator[dict]:
         prefix = self._directory_prefix("")

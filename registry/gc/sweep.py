@@ -11,6 +11,7 @@ finishes the work.
 """
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
 
@@ -27,6 +28,8 @@ from .manifest_reader import ManifestReader
 from .mark import closure, referrers_by_subject, used_by
 from .plan import Doomed, Plan
 from .report import GcReport
+
+SHARDS_AT_ONCE = 8
 
 
 def doomed_shards(plan: Plan) -> dict[tuple[str, tuple[str, str]], list[str]]:
@@ -70,23 +73,33 @@ class Sweeper:
             await self.lease.finish_shard("unlink", shard)
 
     async def blobs(self, items: list[Doomed]) -> None:
-        """Shard by shard: look at the touch records, then links, then data."""
+        """Shard by shard, a few at once (each is a handful of deletes, so
+        one at a time the sweep mostly waited on thread hops and round trips)."""
         by_shard = itertools.groupby(sorted(items, key=lambda i: keys.shard_of(i.digest)),
                                      key=lambda i: keys.shard_of(i.digest))
-        for shard, group in by_shard:
-            touched = await self._touched_in([shard])
-            doomed = []
-            for item in group:
-                if item.digest in self.reprieved[None] or self._recently_touched(item, touched):
-                    self._spare(item)
-                else:
-                    doomed.append(item)
-            self.lease.check()
-            await delete_many(self.driver, [key for item in doomed for key in item.links], ordered=False)
-            self.lease.check()
-            await delete_many(self.driver, [key for item in doomed for key in item.data], ordered=False)
+        gate = asyncio.Semaphore(SHARDS_AT_ONCE)
+
+        async def one(shard: tuple[str, str], group: list[Doomed]) -> list[Doomed]:
+            async with gate:
+                return await self._blob_shard(shard, group)
+        for doomed in await _all_or_none([one(shard, list(group)) for shard, group in by_shard]):
             self.report.removed += doomed
-            await self.lease.finish_shard("blobs", shard)
+
+    async def _blob_shard(self, shard: tuple[str, str], group: list[Doomed]) -> list[Doomed]:
+        """Look at the shard's touch records, then delete links, then data."""
+        touched = await self._touched_in([shard])
+        doomed = []
+        for item in group:
+            if item.digest in self.reprieved[None] or self._recently_touched(item, touched):
+                self._spare(item)
+            else:
+                doomed.append(item)
+        self.lease.check()
+        await delete_many(self.driver, [key for item in doomed for key in item.links], ordered=False)
+        self.lease.check()
+        await delete_many(self.driver, [key for item in doomed for key in item.data], ordered=False)
+        await self.lease.finish_shard("blobs", shard)
+        return doomed
 
     async def uploads(self, items: list[Doomed]) -> None:
         for item in items:
@@ -121,3 +134,16 @@ class Sweeper:
 
     def _spare(self, item: Doomed) -> None:
         self.report.spared.append(item)
+
+
+async def _all_or_none(calls: list) -> list:
+    """Await every call; on the first failure cancel the rest (a lost lease
+    must stop every delete), then raise it."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -19,6 +19,13 @@ store, and the order of writes keeps the index true while they race.
   tag, 0.8 s a page on moto. What that leaves: a tag pushed and deleted at
   the same moment on two replicas may stay listed and answer 404.
 
+Tag pages are kept in memory and used again while the repository's index
+version (one small object, rewritten with a fresh value after each change
+to its tags, and read before the listing a page is made from) is the one
+the page was made under: a repeated page costs one GET, not a
+ListObjectsV2 (slower, dearer, and on moto as slow as the bucket is big).
+A change is visible to every replica once the write that made it returned.
+
 Data written by Distribution (or before the index) has no entries: the first
 listing lists the layout once, flat (a thousand keys per request, not a
 request per directory), fills the index and marks it built; a tag is
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import Awaitable, Callable, Iterable
 
 from storage_backends.base import PathNotFound, StorageDriver
@@ -36,10 +44,12 @@ from storage_backends.bulk import walk_files
 
 from .. import paths
 from .links import Links
+from .lru import ByteLRU
 
 PAGE = 1000  # entries asked of the store at once when a filter drops some
 PARALLEL = 16  # store calls in flight when filling
 REMEMBERED = 100_000  # built markers kept in memory
+TAG_PAGES_BYTES, TAG_PAGE_LARGEST = 16 << 20, 1 << 20  # tag pages kept in memory
 
 
 async def _bounded(calls: Iterable[Awaitable], limit: int = PARALLEL) -> list:
@@ -56,6 +66,9 @@ class ListingIndex:
         self.driver, self.links, self.writable = driver, links, writable
         self._building = asyncio.Lock()
         self._built: set[str] = set()  # markers seen: never removed, so not asked again
+        # (name, after, count) -> (index version, tags)
+        self._tag_pages: ByteLRU[tuple, tuple[bytes, list[str]]] = ByteLRU(
+            TAG_PAGES_BYTES, TAG_PAGE_LARGEST, lambda page: 64 + sum(len(tag) + 8 for tag in page[1]))
 
     # -- kept up to date by writes -------------------------------------------
     async def repository_added(self, name: str) -> None:
@@ -75,14 +88,28 @@ class ListingIndex:
         for key in await self.links.children(paths.tags_dir(name)):
             tag = key.rsplit("/", 1)[-1]
             if await self._tag_exists(name, tag):
-                await self.tag_added(name, tag)
+                await self.driver.put_content(paths.tag_entry(name, tag), b"")
+        await self._tags_changed(name)
         await self.repository_changed(name)
 
     async def tag_added(self, name: str, tag: str) -> None:
         await self.driver.put_content(paths.tag_entry(name, tag), b"")
+        await self._tags_changed(name)
 
     async def tag_removed(self, name: str, tag: str) -> None:
         await self._remove_then_recheck(paths.tag_entry(name, tag), lambda: self._tag_exists(name, tag))
+        await self._tags_changed(name)
+
+    async def _tags_changed(self, name: str) -> None:
+        """After the entries: a page read before this write may miss them.
+        Never deleted, so a version is never seen twice (no A-B-A)."""
+        await self.driver.put_content(paths.tag_index_version(name), os.urandom(16).hex().encode())
+
+    async def _tags_version(self, name: str) -> bytes:
+        try:
+            return await self.driver.get_content(paths.tag_index_version(name))
+        except PathNotFound:
+            return b""
 
     async def _remove_then_recheck(self, entry: str, still_there: Callable[[], Awaitable[bool]]) -> None:
         with contextlib.suppress(PathNotFound):
@@ -119,6 +146,15 @@ class ListingIndex:
         no index and none may be built."""
         if not await self._ready(paths.tag_index_built(name), lambda: self._fill_tags(name)):
             return None
+        # read before the listing: a page is never older than the version it is kept under
+        version = await self._tags_version(name)
+        kept = self._tag_pages.take((name, after, count))
+        if kept is None or kept[0] != version:
+            kept = (version, await self._list_tags(name, after, count))
+        self._tag_pages.put((name, after, count), kept)
+        return list(kept[1])
+
+    async def _list_tags(self, name: str, after: str, count: int | None) -> list[str]:
         found: list[str] = []
         wanted = count or PAGE
         while count is None or len(found) < count:
@@ -168,4 +204,5 @@ class ListingIndex:
         start, end = len(paths.tags_dir(name)) + 1, "/current/link"
         tags = [info.key[start:-len(end)] for info in await walk_files(self.driver, paths.tags_dir(name))
                 if info.key.endswith(end) and "/" not in info.key[start:-len(end)]]
-        await _bounded(self.tag_added(name, tag) for tag in tags)
+        await _bounded(self.driver.put_content(paths.tag_entry(name, tag), b"") for tag in tags)
+        await self._tags_changed(name)

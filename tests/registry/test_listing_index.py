@@ -105,3 +105,35 @@ async def test_indexed_tags_come_in_tag_order_where_key_order_differs(aiohttp_cl
     for tag in tags:
         await push_manifest(client, "order/app", tag, image_manifest(b"{}", []))
     assert await _pages(client, "/v2/order/app/tags/list", "tags", 2) == sorted(tags)
+
+
+def _count_calls(driver) -> dict:
+    calls: dict[str, int] = {}
+    driver._client.meta.events.register(
+        "before-call.s3.*", lambda model, **_: calls.update({model.name: calls.get(model.name, 0) + 1}))
+    return calls
+
+
+async def test_a_repeated_tag_page_costs_one_get_and_no_listing(aiohttp_client, moto_s3):
+    driver = make_driver(moto_s3.settings(_bucket_with(moto_s3, ["team/app"], tags=12)))
+    client = await aiohttp_client(make_app(RegistryConfig(), driver))
+    first = await _pages(client, "/v2/team/app/tags/list", "tags", 5)
+    calls = _count_calls(driver)
+    assert await _pages(client, "/v2/team/app/tags/list", "tags", 5) == first
+    assert calls == {"GetObject": 3}  # the index version, once for each of the 3 pages
+
+
+async def test_kept_tag_pages_follow_a_push_and_a_delete_on_another_replica(aiohttp_client, moto_s3):
+    """Two apps on one bucket: what one changes, the other's next page shows."""
+    bucket = moto_s3.create_bucket()
+    config = RegistryConfig(delete_enabled=True)
+    reader = await aiohttp_client(make_app(config, make_driver(moto_s3.settings(bucket))))
+    writer = await aiohttp_client(make_app(config, make_driver(moto_s3.settings(bucket))))
+    await push_blob(writer, "two/app", b"{}")
+    await push_manifest(writer, "two/app", "v1", image_manifest(b"{}", []))
+    assert await _pages(reader, "/v2/two/app/tags/list", "tags", 10) == ["v1"]
+    await push_blob(writer, "two/app", b"layer")
+    await push_manifest(writer, "two/app", "v2", image_manifest(b"{}", [b"layer"]))
+    assert await _pages(reader, "/v2/two/app/tags/list", "tags", 10) == ["v1", "v2"]
+    assert (await writer.delete("/v2/two/app/manifests/v1")).status == 202
+    assert await _pages(reader, "/v2/two/app/tags/list", "tags", 10) == ["v2"]
