@@ -55,7 +55,7 @@ class S3Driver(StorageDriver):
         self._root = root_directory.strip("/")
         self._redirect = redirect
         self.list_page_size = 1000  # S3's maximum; tests lower it to exercise paging
-        self._partless_seen: set[str] = set()  # upload ids a purge pass saw with no part
+        self._partless_seen: set[str] = set()  # upload ids the last purge pass saw with no part
         path_style = endpoint_url is not None if force_path_style is None else force_path_style
         config = Config(region_name=region, signature_version="s3v4", max_pool_connections=32,
                         s3={"addressing_style": "path" if path_style else "auto"},
@@ -259,14 +259,18 @@ class S3Driver(StorageDriver):
         return await asyncio.to_thread(self._abort_old_uploads_sync, before, dry_run)
 
     def _abort_old_uploads_sync(self, before: float, dry_run: bool) -> list[str]:
-        aborted = []
+        aborted, partless = [], set()
         for upload in self._multipart_uploads():
-            if upload["Initiated"].timestamp() >= before or self._part_written_since(upload, before):
+            if upload["Initiated"].timestamp() >= before:
                 continue
-            if not self._parted(upload) and upload["UploadId"] not in self._partless_seen:
-                # no part yet: perhaps a writer between starting and its first part;
-                # gone by the next pass if it was one
-                self._partless_seen.add(upload["UploadId"])
+            state = self._parts_state(upload, before)
+            if state == "partless":
+                # perhaps a writer between starting and its first part: gone by
+                # the next pass if it was one, so only a later pass aborts it
+                partless.add(upload["UploadId"])
+                if upload["UploadId"] not in self._partless_seen:
+                    continue
+            elif state != "old":
                 continue
             if not dry_run:
                 try:
@@ -275,33 +279,29 @@ class S3Driver(StorageDriver):
                 except StorageError:
                     continue  # completed or aborted meanwhile (NoSuchUpload)
             aborted.append(upload["Key"][len(self._root) + 1:] if self._root else upload["Key"])
+        self._partless_seen = partless  # ids no longer listed can never matter again
         return aborted
 
-    def _part_written_since(self, upload: dict, before: float) -> bool:
-        """Whether a part of the upload was written at or after `before`.
+    def _parts_state(self, upload: dict, before: float) -> str:
+        """'old' when every part was written before `before`, 'recent' when
+        one was not, 'partless', or 'gone' (completed or aborted meanwhile).
         Initiated alone would do on S3, but moto answers one fixed 2010 time
-        for every upload, and a writer in flight must never lose its upload.
-        (One with no part yet is aborted only by a later pass.)"""
+        for every upload, and a writer in flight must never lose its upload."""
         markers: dict[str, int] = {}
+        seen_part = False
         while True:
             try:
                 page = self._call_sync("list_parts", upload["Key"], Key=upload["Key"],
                                        UploadId=upload["UploadId"], **markers)
             except StorageError:
-                return True  # completed or aborted meanwhile: nothing to abort
-            if any(part["LastModified"].timestamp() >= before for part in page.get("Parts", [])):
-                return True
+                return "gone"
+            parts = page.get("Parts", [])
+            if any(part["LastModified"].timestamp() >= before for part in parts):
+                return "recent"
+            seen_part = seen_part or bool(parts)
             if not page.get("IsTruncated"):
-                return False
+                return "old" if seen_part else "partless"
             markers = {"PartNumberMarker": page["NextPartNumberMarker"]}
-
-    def _parted(self, upload: dict) -> bool:
-        try:
-            page = self._call_sync("list_parts", upload["Key"], Key=upload["Key"],
-                                   UploadId=upload["UploadId"], MaxParts=1)
-        except StorageError:
-            return True
-        return bool(page.get("Parts"))
 
     def _multipart_uploads(self) -> Iterator[dict]:
         prefix = self._directory_prefix("")
