@@ -2,7 +2,8 @@
 HTTP): pyreg beside Distribution 2.8.2, both serving the same storage.
 
     python3 -m bench.registry_listing [--repositories 10000] [--tags 10000] [--rounds 3]
-                                      [--storage both|s3|filesystem] [--peer-timeout 300]
+                                      [--storage both|s3|filesystem]
+                                      [--pages both|catalog|tags] [--peer-timeout 300]
 
 Each storage is seeded in registry:2's layout, as Distribution writes it
 (a revision and a layer link per repository; one repository with `--tags`
@@ -15,6 +16,11 @@ servers must answer the same pages. A page Distribution does not answer
 within `--peer-timeout` is asked no more (each of its catalog pages walks
 the whole bucket) and is reported as more than that; Distribution is then
 restarted, so its walk does not go on loading the machine.
+
+pyreg keeps tag pages in memory under the repository's index version, so a
+repeated page costs one GET. The rows marked "after a change" ask the same
+pages with that version rewritten just before each of pyreg's requests (as
+another replica's tag push rewrites it), so every one is listed afresh.
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlencode
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +52,13 @@ LINK = b"sha256:" + hashlib.sha256(b"bench").hexdigest().encode()
 TAGGED = "big/app"
 PAGE = 100
 INDEX_TIMEOUT = 1800  # seconds for pyreg's one-off index build at first listing
+AFTER_CHANGE = ", after a change"
+
+
+def tag_version_key() -> str:
+    """registry/paths.tag_index_version(TAGGED), spelled out: the bench
+    imports nothing of the registry it measures."""
+    return f"{V2}/_pyreg/index/tags-version/{TAGGED.replace('/', ',')}"
 
 
 def layout_keys(names: list[str], tags: list[str]) -> list[str]:
@@ -60,6 +74,7 @@ def layout_keys(names: list[str], tags: list[str]) -> list[str]:
 
 class S3Storage:
     name = "S3 (moto)"
+    keeps_tag_pages = True  # pyreg's listing index, and its pages in memory, are for S3
 
     def __init__(self, endpoint):
         self.endpoint, self.bucket = endpoint, endpoint.create_bucket()
@@ -72,6 +87,10 @@ class S3Storage:
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(put, keys))
 
+    def rewrite(self, key: str) -> None:
+        self.endpoint.client().put_object(Bucket=self.bucket, Key=f"{S3_ROOT}/{key}",
+                                          Body=os.urandom(16).hex().encode())
+
     def yaml(self) -> str:
         endpoint = self.endpoint
         return (f"storage:\n  s3:\n    bucket: {self.bucket}\n    region: {endpoint.region}\n"
@@ -82,6 +101,7 @@ class S3Storage:
 
 class FilesystemStorage:
     name = "the filesystem"
+    keeps_tag_pages = False
 
     def __init__(self, root: Path):
         self.root = root
@@ -91,6 +111,11 @@ class FilesystemStorage:
             path = self.root / key
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(LINK)
+
+    def rewrite(self, key: str) -> None:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(16).hex().encode())
 
     def yaml(self) -> str:
         return f"storage:\n  filesystem:\n    rootdirectory: {self.root}\n"
@@ -111,16 +136,21 @@ def get(port: int, path: str, timeout: float) -> tuple[float, dict]:
     return elapsed, json.loads(body)
 
 
-def pages(names: list[str], tags: list[str]) -> dict[str, tuple[str, str, list[str]]]:
+def pages(names: list[str], tags: list[str], kinds: str,
+          after_change: bool) -> dict[str, tuple[str, str, list[str]]]:
     """label -> (path, key in the answer, the page the layout holds)."""
     chosen = {}
     for kind, items, path, key in (("catalog", names, "/v2/_catalog", "repositories"),
                                    ("tags", tags, f"/v2/{TAGGED}/tags/list", "tags")):
+        if kinds not in ("both", kind):
+            continue
         for where, last in (("first", None), ("middle", items[len(items) // 2 - 1]),
                             ("last", items[-PAGE - 1])):
             query = {"n": PAGE, **({"last": last} if last else {})}
             start = items.index(last) + 1 if last else 0
             chosen[f"{kind} {where} page"] = (f"{path}?{urlencode(query)}", key, items[start:start + PAGE])
+    for label in [label for label in chosen if after_change and label.startswith("tags")]:
+        chosen[label + AFTER_CHANGE] = chosen[label]
     return chosen
 
 
@@ -172,32 +202,47 @@ class Servers:
             self.stop(name)
 
 
-def measure(servers: Servers, chosen: dict, rounds: int, peer_timeout: float) -> dict[str, dict]:
+def measure(servers: Servers, chosen: dict, rounds: int, peer_timeout: float,
+            change: Callable[[], None]) -> dict[str, dict]:
     """Median ms per server and page; None where Distribution did not answer
-    within `peer_timeout` (asked once: every page of its catalog walks the bucket)."""
-    names = list(servers.ports)
-    samples: dict[str, dict[str, list[float]]] = {name: {label: [] for label in chosen} for name in names}
+    within `peer_timeout` (asked once: every page of its catalog walks the bucket).
+    The pages "after a change" come in rounds of their own, after the others:
+    interleaved, their rewrites would leave no page kept between rounds."""
+    samples: dict[str, dict[str, list[float]]] = {name: {label: [] for label in chosen}
+                                                   for name in servers.ports}
     gave_up: set[tuple[str, str]] = set()
-    for round_ in range(rounds):
-        for label, (path, key, expected) in chosen.items():
-            for name in names:  # alternate, so both see the same machine
-                if (name, label) in gave_up:
-                    continue
-                try:
-                    elapsed, answer = get(servers.ports[name], path, peer_timeout)
-                except TimeoutError:
-                    if name == "pyreg":
-                        raise SystemExit(f"pyreg did not answer {label} within {peer_timeout:g} s")
-                    print(f"round {round_ + 1}: {name} {label}: no answer within {peer_timeout:g} s",
-                          flush=True)
-                    gave_up.add((name, label))
-                    servers.restart(name)
-                    continue
-                check_page(name, label, answer[key], expected)
-                samples[name][label].append(elapsed * 1000)
-                print(f"round {round_ + 1}: {name} {label}: {elapsed * 1000:.1f} ms", flush=True)
+    for changed in (False, True):
+        group = {label: page for label, page in chosen.items() if label.endswith(AFTER_CHANGE) == changed}
+        for round_ in range(rounds if group else 0):
+            for label, page in group.items():
+                for name in servers.ports:  # alternate, so both see the same machine
+                    if (name, label) in gave_up:
+                        continue
+                    if name == "pyreg" and changed:
+                        change()
+                    elapsed = ask(servers, name, label, page, peer_timeout, f"round {round_ + 1}")
+                    if elapsed is None:
+                        gave_up.add((name, label))
+                    else:
+                        samples[name][label].append(elapsed)
     return {name: {label: (None if (name, label) in gave_up else statistics.median(values))
                    for label, values in by_label.items()} for name, by_label in samples.items()}
+
+
+def ask(servers: Servers, name: str, label: str, page: tuple, peer_timeout: float, when: str) -> float | None:
+    """ms for one page, checked; None (and Distribution restarted) when it did not answer in time."""
+    path, key, expected = page
+    try:
+        elapsed, answer = get(servers.ports[name], path, peer_timeout)
+    except TimeoutError:
+        if name == "pyreg":
+            raise SystemExit(f"pyreg did not answer {label} within {peer_timeout:g} s")
+        print(f"{when}: {name} {label}: no answer within {peer_timeout:g} s", flush=True)
+        servers.restart(name)
+        return None
+    check_page(name, label, answer[key], expected)
+    print(f"{when}: {name} {label}: {elapsed * 1000:.1f} ms", flush=True)
+    return elapsed * 1000
 
 
 def commands(storage, work: Path) -> tuple[dict[str, int], dict[str, list[str]]]:
@@ -216,16 +261,16 @@ def commands(storage, work: Path) -> tuple[dict[str, int], dict[str, list[str]]]
 def report(storage, results: dict, chosen: dict, args: argparse.Namespace) -> None:
     print(f"\npage times on {storage.name}, ms, median of {args.rounds} alternating rounds, "
           f"{args.repositories:,} repositories, {args.tags:,} tags in {TAGGED}:")
-    print(f"{'':24}{'pyreg':>10}{'distribution':>14}{'ratio':>10}")
+    print(f"{'':34}{'pyreg':>10}{'distribution':>14}{'ratio':>10}")
     for label in chosen:
         ours, theirs = results["pyreg"][label], results["distribution"][label]
         note = "  (distribution answers all tags)" if label in WHOLE else ""
         if theirs is None:
             bound = args.peer_timeout * 1000
-            print(f"{label:24}{ours:10.1f}{'> ' + format(bound, '.0f'):>14}{'> ' + format(bound / ours, '.0f'):>9}x"
+            print(f"{label:34}{ours:10.1f}{'> ' + format(bound, '.0f'):>14}{'> ' + format(bound / ours, '.0f'):>9}x"
                   "  (distribution: no answer in time)")
         else:
-            print(f"{label:24}{ours:10.1f}{theirs:14.1f}{theirs / ours:9.1f}x{note}")
+            print(f"{label:34}{ours:10.1f}{theirs:14.1f}{theirs / ours:9.1f}x{note}")
 
 
 def bench_one(storage, names: list[str], tags: list[str], work: Path, args) -> None:
@@ -236,12 +281,13 @@ def bench_one(storage, names: list[str], tags: list[str], work: Path, args) -> N
     ports, command_lines = commands(storage, work)
     servers = Servers(command_lines, ports)
     try:
-        chosen = pages(names, tags)
-        for label in ("catalog first page", "tags first page"):
+        chosen = pages(names, tags, args.pages, storage.keeps_tag_pages)
+        for label in [label for label in ("catalog first page", "tags first page") if label in chosen]:
             elapsed, _ = get(ports["pyreg"], chosen[label][0], INDEX_TIMEOUT)
             print(f"pyreg's first listing ({label.split()[0]}; on S3 it builds the index): {elapsed:.1f} s",
                   flush=True)
-        results = measure(servers, chosen, args.rounds, args.peer_timeout)
+        results = measure(servers, chosen, args.rounds, args.peer_timeout,
+                          lambda: storage.rewrite(tag_version_key()))
     finally:
         servers.close()
     report(storage, results, chosen, args)
@@ -253,6 +299,7 @@ def main() -> None:
     parser.add_argument("--tags", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--storage", choices=["both", "s3", "filesystem"], default="both")
+    parser.add_argument("--pages", choices=["both", "catalog", "tags"], default="both")
     parser.add_argument("--peer-timeout", type=float, default=300,
                         help="seconds Distribution gets for one page before it counts as no answer")
     args = parser.parse_args()

@@ -118,6 +118,15 @@ def upload_dir(name: str, upload_id: str) -> str:
     return f"{REPOSITORIES}/{name}/_uploads/{upload_id}"
 
 
+def upload_session_of(key: str) -> tuple[str, str] | None:
+    """(repository, upload id) of a key inside an upload session's directory."""
+    if not key.startswith(REPOSITORIES + "/"):
+        return None
+    name, marker, rest = key[len(REPOSITORIES) + 1:].partition("/_uploads/")
+    upload_id = rest.split("/", 1)[0]
+    return (name, upload_id) if marker and name and upload_id else None
+
+
 def upload_data(name: str, upload_id: str) -> str:
     return f"{upload_dir(name, upload_id)}/data"
 

@@ -11,12 +11,16 @@ from registry.maintenance import parse_started_at, purge_uploads
 from registry.store import RegistryStore
 from storage_backends.filesystem import FilesystemDriver
 from storage_backends.memory import MemoryDriver
+from tests.storage_backends.test_s3_specifics import count_calls, make_driver
 
 DAY = 24 * 3600
 
 
-@pytest.fixture(params=["memory", "filesystem"])
+@pytest.fixture(params=["memory", "filesystem", "s3"])
 def store(request, tmp_path):
+    if request.param == "s3":
+        moto_s3 = request.getfixturevalue("moto_s3")
+        return RegistryStore(make_driver(moto_s3, moto_s3.create_bucket()))
     driver = MemoryDriver() if request.param == "memory" else FilesystemDriver(tmp_path)
     return RegistryStore(driver)
 
@@ -45,6 +49,28 @@ async def test_dry_run_only_reports(store):
     await _age(store, "team/app", old, 8)
     assert await purge_uploads(store, PurgePolicy(dry_run=True)) == [f"team/app/{old}"]
     assert await store.uploads.offset("team/app", old) == 0
+
+
+async def test_on_s3_a_pass_lists_the_repositories_flat(moto_s3):
+    """One ListObjectsV2 per thousand keys, not one per directory: a walk
+    per directory made every replica start cost a request per repository."""
+    store = RegistryStore(make_driver(moto_s3, moto_s3.create_bucket()))
+    for number in range(40):
+        await store.driver.put_content(f"{paths.repository(f'team/app{number}')}/_layers/x/link", b"x")
+    nested = await store.uploads.start("team/app7/sub")
+    await _age(store, "team/app7/sub", nested, 8)
+    calls = count_calls(store.driver)
+    assert await purge_uploads(store, PurgePolicy(dry_run=True)) == [f"team/app7/sub/{nested}"]
+    assert calls["ListObjectsV2"] == 1  # the removal lists the session's own directory
+    assert await purge_uploads(store, PurgePolicy()) == [f"team/app7/sub/{nested}"]
+    assert await purge_uploads(store, PurgePolicy()) == []
+
+
+def test_upload_session_keys():
+    assert paths.upload_session_of(paths.upload_data("a/b", "u1")) == ("a/b", "u1")
+    assert paths.upload_session_of(f"{paths.upload_dir('a', 'u2')}/hashstates/sha256/0") == ("a", "u2")
+    assert paths.upload_session_of(f"{paths.repository('a')}/_layers/x/link") is None
+    assert paths.upload_session_of(f"{paths.BLOBS}/sha256/ab/abcd/data") is None
 
 
 def test_started_at_formats():
