@@ -101,7 +101,7 @@ class S3Storage:
 
 class FilesystemStorage:
     name = "the filesystem"
-    keeps_tag_pages = False
+    keeps_tag_pages = False  # so no page is asked "after a change" (nothing to rewrite)
 
     def __init__(self, root: Path):
         self.root = root
@@ -111,11 +111,6 @@ class FilesystemStorage:
             path = self.root / key
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(LINK)
-
-    def rewrite(self, key: str) -> None:
-        path = self.root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(os.urandom(16).hex().encode())
 
     def yaml(self) -> str:
         return f"storage:\n  filesystem:\n    rootdirectory: {self.root}\n"
@@ -267,8 +262,8 @@ def report(storage, results: dict, chosen: dict, args: argparse.Namespace) -> No
         note = "  (distribution answers all tags)" if label in WHOLE else ""
         if theirs is None:
             bound = args.peer_timeout * 1000
-            print(f"{label:34}{ours:10.1f}{'> ' + format(bound, '.0f'):>14}{'> ' + format(bound / ours, '.0f'):>9}x"
-                  "  (distribution: no answer in time)")
+            bounds = f"{'> ' + format(bound, '.0f'):>14}{'> ' + format(bound / ours, '.0f'):>9}x"
+            print(f"{label:34}{ours:10.1f}{bounds}  (distribution: no answer in time)")
         else:
             print(f"{label:34}{ours:10.1f}{theirs:14.1f}{theirs / ours:9.1f}x{note}")
 

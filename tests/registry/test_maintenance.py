@@ -61,7 +61,7 @@ async def test_on_s3_a_pass_lists_the_repositories_flat(moto_s3):
     await _age(store, "team/app7/sub", nested, 8)
     calls = count_calls(store.driver)
     assert await purge_uploads(store, PurgePolicy(dry_run=True)) == [f"team/app7/sub/{nested}"]
-    assert calls["ListObjectsV2"] == 1  # the removal lists the session's own directory
+    assert calls["ListObjectsV2"] == 1  # a dry run: a removal would list the session's directory too
     assert await purge_uploads(store, PurgePolicy()) == [f"team/app7/sub/{nested}"]
     assert await purge_uploads(store, PurgePolicy()) == []
 
